@@ -44,6 +44,14 @@ type Summary struct {
 	WorkflowPath string `json:"workflowPath"`
 	// WorkflowRef is the ref of the workflow definition.
 	WorkflowRef string `json:"workflowRef,omitempty"`
+	// BuildConfigURI is the workflow file as the signing certificate's
+	// Build Config URI (.1.18) names it: for GitHub
+	// <repository>/<path>@<ref>, for GitLab <repository>//<path>@<ref>.
+	BuildConfigURI string `json:"buildConfigUri,omitempty"`
+	// SourceRepositoryID is the CI's numeric repository (project) id.
+	SourceRepositoryID string `json:"sourceRepositoryId,omitempty"`
+	// SourceRepositoryOwnerID is the CI's numeric owner (namespace) id.
+	SourceRepositoryOwnerID string `json:"sourceRepositoryOwnerId,omitempty"`
 	// RunInvocationURI is the build-summary URL (the CI run).
 	RunInvocationURI string `json:"runInvocationUri"`
 	// RunnerEnvironment is "github-hosted", "self-hosted" (GitHub) or the
