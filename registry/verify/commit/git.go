@@ -1,0 +1,206 @@
+package commit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/format/packfile"
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp/sideband"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	"github.com/go-git/go-git/v5/storage/memory"
+)
+
+// DefaultMaxPackBytes caps the packfile a [Git] checker reads. A one-commit
+// answer is a few hundred bytes; the fallback (the commit history of every
+// branch and tag, without trees or blobs) is about 250 bytes per commit, so
+// this admits histories of a few hundred thousand commits.
+const DefaultMaxPackBytes = 64 << 20
+
+// ErrPackTooLarge reports that a server sent a packfile over the limit.
+var ErrPackTooLarge = fmt.Errorf("%w: packfile over the size limit", ErrUnavailable)
+
+// Git checks commits over git's smart HTTP protocol. The zero value is
+// usable: it fetches repoURL + ".git" with http.DefaultClient.
+type Git struct {
+	// Client makes the HTTP requests; nil means http.DefaultClient.
+	Client *http.Client
+	// Rewrites maps repository URLs to fetch URLs; see [Rewrites.Apply].
+	Rewrites Rewrites
+	// MaxPackBytes caps the packfile read; 0 means DefaultMaxPackBytes.
+	MaxPackBytes int64
+}
+
+var _ Checker = (*Git)(nil)
+
+// Check implements Checker.
+func (g *Git) Check(ctx context.Context, repoURL, sha string) error {
+	if _, err := validate(repoURL, sha); err != nil {
+		return err
+	}
+	if len(sha) != 40 {
+		return unavailable(repoURL, sha, errors.New("sha256 repositories are not supported by the git checker"))
+	}
+	fetchURL, _ := g.Rewrites.Apply(repoURL)
+	if !strings.HasSuffix(fetchURL, ".git") {
+		fetchURL += ".git"
+	}
+	ep, err := transport.NewEndpoint(fetchURL)
+	if err != nil {
+		return notFound(repoURL, sha, err)
+	}
+	client := g.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	sess, err := githttp.NewClient(client).NewUploadPackSession(ep, nil)
+	if err != nil {
+		return unavailable(repoURL, sha, err)
+	}
+	defer sess.Close()
+
+	adv, err := sess.AdvertisedReferencesContext(ctx)
+	switch {
+	case errors.Is(err, transport.ErrRepositoryNotFound), errors.Is(err, transport.ErrEmptyRemoteRepository),
+		errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed):
+		// Forges answer 401/403/404 alike for missing and private
+		// repositories: either way the registry cannot see the commit.
+		return notFound(repoURL, sha, err)
+	case err != nil:
+		return unavailable(repoURL, sha, err)
+	}
+	want := plumbing.NewHash(sha)
+	if advertised(adv, want) {
+		return nil
+	}
+	caps := adv.Capabilities
+	if caps.Supports(capability.AllowReachableSHA1InWant) {
+		found, err := g.fetch(ctx, sess, caps, []plumbing.Hash{want}, want, true)
+		if err != nil {
+			if isNotOurRef(err) {
+				return notFound(repoURL, sha, err)
+			}
+			return unavailable(repoURL, sha, err)
+		}
+		if !found {
+			return notFound(repoURL, sha, errors.New("server sent a pack without the commit"))
+		}
+		return nil
+	}
+	// The server only serves what its refs point at: fetch the commit
+	// history of every branch and tag and look for the commit in it.
+	var tips []plumbing.Hash
+	seen := map[plumbing.Hash]bool{}
+	for name, h := range adv.References {
+		if (strings.HasPrefix(name, "refs/heads/") || strings.HasPrefix(name, "refs/tags/")) && !seen[h] {
+			seen[h] = true
+			tips = append(tips, h)
+		}
+	}
+	if len(tips) == 0 {
+		return notFound(repoURL, sha, errors.New("repository has no branches or tags"))
+	}
+	found, err := g.fetch(ctx, sess, caps, tips, want, false)
+	if err != nil {
+		return unavailable(repoURL, sha, err)
+	}
+	if !found {
+		return notFound(repoURL, sha, errors.New("commit is not reachable from any branch or tag"))
+	}
+	return nil
+}
+
+func advertised(adv *packp.AdvRefs, h plumbing.Hash) bool {
+	if adv.Head != nil && *adv.Head == h {
+		return true
+	}
+	for _, r := range adv.References {
+		if r == h {
+			return true
+		}
+	}
+	for _, r := range adv.Peeled {
+		if r == h {
+			return true
+		}
+	}
+	return false
+}
+
+// isNotOurRef reports whether upload-pack refused a want, which git words
+// as "not our ref" (and some forges as "want ... not valid").
+func isNotOurRef(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "not our ref") || strings.Contains(msg, "not valid")
+}
+
+// fetch asks upload-pack for wants (one commit deep when shallow), without
+// trees or blobs when the server can filter, and reports whether the pack
+// holds commit target.
+func (g *Git) fetch(ctx context.Context, sess transport.UploadPackSession, caps *capability.List,
+	wants []plumbing.Hash, target plumbing.Hash, shallow bool) (bool, error) {
+	req := packp.NewUploadPackRequestFromCapabilities(caps)
+	req.Wants = wants
+	if shallow && caps.Supports(capability.Shallow) {
+		if err := req.Capabilities.Set(capability.Shallow); err != nil {
+			return false, err
+		}
+		req.Depth = packp.DepthCommits(1)
+	}
+	if caps.Supports(capability.Filter) {
+		if err := req.Capabilities.Set(capability.Filter); err != nil {
+			return false, err
+		}
+		req.Filter = packp.FilterTreeDepth(0)
+	}
+	resp, err := sess.UploadPack(ctx, req)
+	if err != nil {
+		return false, err
+	}
+	defer resp.Close()
+	limit := g.MaxPackBytes
+	if limit <= 0 {
+		limit = DefaultMaxPackBytes
+	}
+	var r io.Reader = &limitedReader{r: resp, n: limit}
+	switch {
+	case req.Capabilities.Supports(capability.Sideband64k):
+		r = sideband.NewDemuxer(sideband.Sideband64k, r)
+	case req.Capabilities.Supports(capability.Sideband):
+		r = sideband.NewDemuxer(sideband.Sideband, r)
+	}
+	st := memory.NewStorage()
+	if err := packfile.UpdateObjectStorage(st, r); err != nil {
+		return false, err
+	}
+	_, err = st.EncodedObject(plumbing.CommitObject, target)
+	if errors.Is(err, plumbing.ErrObjectNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// limitedReader fails with ErrPackTooLarge once more than n bytes are read.
+type limitedReader struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, ErrPackTooLarge
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
