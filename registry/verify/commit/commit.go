@@ -64,7 +64,9 @@ type Checker interface {
 type CheckerFunc func(ctx context.Context, repoURL, sha string) error
 
 // Check calls f(ctx, repoURL, sha).
-func (f CheckerFunc) Check(ctx context.Context, repoURL, sha string) error { return f(ctx, repoURL, sha) }
+func (f CheckerFunc) Check(ctx context.Context, repoURL, sha string) error {
+	return f(ctx, repoURL, sha)
+}
 
 var shaPattern = regexp.MustCompile(`^(?:[0-9a-f]{40}|[0-9a-f]{64})$`)
 

@@ -21,7 +21,7 @@ import (
 // three commits on main (first, second, head) and one commit that no ref
 // reaches any more (orphan).
 type forge struct {
-	root                       string
+	root                        string
 	first, second, head, orphan string
 }
 
