@@ -1,0 +1,266 @@
+package pack
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// fixture is a package folder written by the test: path → content; a
+// path ending in "*" is written executable (the star is dropped).
+type fixture map[string]string
+
+var fixtures = []struct {
+	name  string
+	files fixture
+}{
+	{"plain", fixture{
+		"package.json": `{"name":"plain-pkg","version":"1.0.0","main":"index.js"}`,
+		"index.js":     "module.exports = 1\n",
+		"README.md":    "# plain\n",
+		"LICENSE":      "MIT\n",
+		"a_b.txt":      "x", "a-b.txt": "y", "A.txt": "z", "B10.txt": "1", "b2.txt": "2",
+		".npmrc":                    "//r/:_authToken=secret\n",
+		"package-lock.json":         "{}",
+		"yarn.lock":                 "",
+		"node_modules/dep/index.js": "x",
+		".DS_Store":                 "x",
+		"x.orig":                    "x",
+		"npm-debug.log":             "x",
+		".git/HEAD":                 "ref: refs/heads/main\n",
+		"notes.swp":                 "keep: only .*.swp is ignored",
+		".hidden.swp":               "dropped",
+	}},
+	{"scoped", fixture{
+		"package.json":       `{"name":"@acme/scoped","version":"2.3.4-beta.1","description":"s"}`,
+		"lib/index.js":       "exports.a = 1\n",
+		"lib/util/deep/x.js": "exports.x = 1\n",
+		"CHANGELOG.md":       "changes\n",
+		"readme.markdown":    "r\n",
+		"Licence.txt":        "l\n",
+	}},
+	{"files-field", fixture{
+		"package.json":      `{"name":"files-pkg","version":"0.1.0","files":["dist","types/*.d.ts","./extra.js","docs/guide.md"],"main":"dist/index.js"}`,
+		"dist/index.js":     "1",
+		"dist/sub/inner.js": "2",
+		"dist/.npmignore":   "inner.js\n",
+		"types/a.d.ts":      "a",
+		"types/b.ts":        "b",
+		"extra.js":          "e",
+		"src/index.ts":      "s",
+		"docs/guide.md":     "g",
+		"docs/other.md":     "o",
+		"README":            "r",
+		".npmignore":        "dist\n",
+		"test/t.js":         "t",
+	}},
+	{"npmignore", fixture{
+		"package.json":     `{"name":"ign-pkg","version":"1.0.0"}`,
+		".npmignore":       "# comment\n\ntest/\n*.log\n/build\n!important.log\ncoverage\n",
+		".gitignore":       "lib\n",
+		"lib/a.js":         "a",
+		"test/t.js":        "t",
+		"src/test/keep.js": "nested test dir is ignored too",
+		"debug.log":        "d",
+		"important.log":    "i",
+		"build/out.js":     "o",
+		"src/build/in.js":  "anchored /build leaves nested build alone",
+		"coverage/c.json":  "{}",
+		"src/.npmignore":   "*.tmp\n",
+		"src/x.tmp":        "tmp",
+		"src/y.js":         "y",
+	}},
+	{"gitignore", fixture{
+		"package.json": `{"name":"git-pkg","version":"1.0.0"}`,
+		".gitignore":   "dist/\n*.map\nsecret.txt\n",
+		"dist/a.js":    "a",
+		"index.js":     "i",
+		"index.js.map": "m",
+		"secret.txt":   "s",
+		"sub/dist":     "a file named dist is not a dist/ directory",
+		"sub/index.js": "s",
+	}},
+	{"bin", fixture{
+		"package.json": `{"name":"bin-pkg","version":"1.0.0","bin":{"top":"./cli.js","nested":"bin/run.js"},"files":["lib"]}`,
+		"cli.js":       "#!/usr/bin/env node\n",
+		"bin/run.js":   "#!/usr/bin/env node\n",
+		"lib/main.js":  "m",
+		"tool.sh*":     "#!/bin/sh\n",
+		"other.js":     "o",
+	}},
+	{"nested", fixture{
+		"package.json": `{"name":"nested-pkg","version":"1.0.0"}`,
+		"a/b/c/d/e.js": "e",
+		"a/b/c/f.json": "{}",
+		"a/README.md":  "nested readme",
+		"a/.gitignore": "c/d\n",
+		"z/.npmignore": "",
+		"z/y.js":       "y",
+		"very/long/directory/name/that/goes/on/and/on/for/more/than/a/hundred/bytes/in/total/length/file.js": "long",
+	}},
+}
+
+func writeFixture(t *testing.T, dir string, f fixture) {
+	t.Helper()
+	for name, content := range f {
+		mode := os.FileMode(0o644)
+		if strings.HasSuffix(name, "*") {
+			name, mode = strings.TrimSuffix(name, "*"), 0o755
+		}
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// npmEnv isolates npm from the user's configuration.
+func npmEnv(t *testing.T) []string {
+	t.Helper()
+	home := t.TempDir()
+	empty := filepath.Join(home, "npmrc")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return append(os.Environ(), "HOME="+home, "npm_config_userconfig="+empty, "npm_config_cache="+filepath.Join(home, "cache"),
+		"npm_config_update_notifier=false", "npm_config_fund=false", "npm_config_audit=false")
+}
+
+type npmPackResult struct {
+	Name     string `json:"name"`
+	Version  string `json:"version"`
+	Filename string `json:"filename"`
+	Files    []File `json:"files"`
+	Unpacked int64  `json:"unpackedSize"`
+}
+
+func gunzip(t *testing.T, b []byte) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func tarContents(t *testing.T, raw []byte) (names []string, contents map[string]string) {
+	t.Helper()
+	contents = map[string]string{}
+	tr := tar.NewReader(bytes.NewReader(raw))
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return names, contents
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		names = append(names, h.Name)
+		contents[h.Name] = string(b)
+	}
+}
+
+// TestParityWithNPM packs each fixture with the real npm CLI and with Dir
+// and requires the same file list, modes, sizes, contents, entry order and
+// uncompressed tar bytes.
+func TestParityWithNPM(t *testing.T) {
+	if _, err := exec.LookPath("npm"); err != nil {
+		t.Skip("npm not on PATH")
+	}
+	env := npmEnv(t)
+	for _, fx := range fixtures {
+		t.Run(fx.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFixture(t, dir, fx.files)
+			dest := t.TempDir()
+			cmd := exec.Command("npm", "pack", "--json", "--ignore-scripts", "--pack-destination", dest)
+			cmd.Dir, cmd.Env = dir, env
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("npm pack: %v\n%s", err, out)
+			}
+			var res []npmPackResult
+			if err := json.Unmarshal(out, &res); err != nil || len(res) != 1 {
+				t.Fatalf("npm pack --json: %v\n%s", err, out)
+			}
+			npmTgz, err := os.ReadFile(filepath.Join(dest, res[0].Filename))
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			got, err := Dir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Name != res[0].Name || got.Version != res[0].Version || got.Filename != res[0].Filename {
+				t.Errorf("name/version/filename = %s %s %s, npm says %s %s %s", got.Name, got.Version, got.Filename, res[0].Name, res[0].Version, res[0].Filename)
+			}
+			if got.UnpackedSize != res[0].Unpacked {
+				t.Errorf("unpackedSize = %d, npm says %d", got.UnpackedSize, res[0].Unpacked)
+			}
+			want := append([]File(nil), res[0].Files...)
+			have := append([]File(nil), got.Files...)
+			sort.Slice(want, func(i, j int) bool { return want[i].Path < want[j].Path })
+			sort.Slice(have, func(i, j int) bool { return have[i].Path < have[j].Path })
+			if !equalFiles(have, want) {
+				t.Fatalf("files differ\n ours: %v\n  npm: %v", have, want)
+			}
+			npmTar, ourTar := gunzip(t, npmTgz), gunzip(t, got.Bytes)
+			npmNames, npmContents := tarContents(t, npmTar)
+			ourNames, ourContents := tarContents(t, ourTar)
+			if strings.Join(npmNames, "\n") != strings.Join(ourNames, "\n") {
+				t.Errorf("entry order differs\n ours: %v\n  npm: %v", ourNames, npmNames)
+			}
+			for name, c := range npmContents {
+				if ourContents[name] != c {
+					t.Errorf("%s: content %q, npm has %q", name, ourContents[name], c)
+				}
+			}
+			if !bytes.Equal(npmTar, ourTar) {
+				t.Errorf("uncompressed tar bytes differ (ours %d bytes, npm %d)", len(ourTar), len(npmTar))
+			}
+			// Read sees the same package in both tarballs.
+			for _, b := range [][]byte{npmTgz, got.Bytes} {
+				r, err := Read(b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.Name != got.Name || len(r.Files) != len(got.Files) {
+					t.Errorf("Read: %s with %d files, want %s with %d", r.Name, len(r.Files), got.Name, len(got.Files))
+				}
+			}
+		})
+	}
+}
+
+func equalFiles(a, b []File) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
