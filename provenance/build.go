@@ -124,8 +124,14 @@ func checkNameVersion(name, version string) error {
 	if name == "" || len(name) > limits.MaxPackageNameLength || strings.ContainsFunc(name, func(c rune) bool { return c <= ' ' || c >= 0x7f }) {
 		return fmt.Errorf("provenance: invalid package name %q", name)
 	}
-	if _, err := semver.StrictNewVersion(version); err != nil {
+	v, err := semver.StrictNewVersion(version)
+	if err != nil {
 		return fmt.Errorf("provenance: invalid package version %q: %w", version, err)
+	}
+	if v.Metadata() != "" {
+		// npm publishes semver.clean(version), which drops build metadata,
+		// so the subject must name the version without it.
+		return fmt.Errorf("provenance: package version %q has build metadata, which npm drops when publishing", version)
 	}
 	return nil
 }
