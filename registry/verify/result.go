@@ -1,9 +1,3 @@
-// Package verify decides whether the registry accepts a version's
-// provenance: the Sigstore bundle (certificate chain, transparency log,
-// signature), its subject, the signer's identity against the statement, the
-// package.json repository claim, the claimed commit, and the operator's
-// policy. It returns a typed *provenance.CheckError naming the first failed
-// check, in the documented order, and never (false, nil).
 package verify
 
 import (
