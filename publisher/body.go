@@ -1,0 +1,92 @@
+package publisher
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"path"
+	"strings"
+	"unicode/utf16"
+
+	"github.com/provenant/provenant/npmwire"
+	"github.com/provenant/provenant/publisher/pack"
+)
+
+// tarballURL is the advisory dist.tarball npm writes:
+// <registry>/<escaped name>/-/<unscoped name>-<version>.tgz, with https
+// rewritten to http (the registry replaces it anyway).
+func tarballURL(registry *url.URL, name, version string) string {
+	u := *registry
+	if u.Scheme == "https" {
+		u.Scheme = "http"
+	}
+	base := strings.TrimSuffix(u.String(), "/")
+	return base + "/" + name + "/-/" + path.Base(name) + "-" + version + ".tgz"
+}
+
+// buildBody builds npm's publish body: the package.json with "_id" and
+// "dist" added as the one version, the tarball base64 and, with
+// provenance, the bundle as a raw JSON string (npm-protocol.md §4.3).
+func buildBody(t *pack.Tarball, registry *url.URL, tag, access string, bundleJSON []byte, bundleMediaType string) ([]byte, error) {
+	var manifest map[string]json.RawMessage
+	if err := json.Unmarshal(t.Manifest, &manifest); err != nil {
+		return nil, fmt.Errorf("package.json: %w", err)
+	}
+	set := func(k string, v any) error {
+		b, err := json.Marshal(v)
+		manifest[k] = b
+		return err
+	}
+	dist := npmwire.Dist{Integrity: t.Integrity, Shasum: t.Shasum, Tarball: tarballURL(registry, t.Name, t.Version)}
+	if err := set("_id", t.Name+"@"+t.Version); err != nil {
+		return nil, err
+	}
+	if err := set("dist", dist); err != nil {
+		return nil, err
+	}
+	version, err := marshalNoEscape(manifest)
+	if err != nil {
+		return nil, err
+	}
+	var desc string
+	_ = json.Unmarshal(manifest["description"], &desc)
+	body := npmwire.PublishBody{
+		ID:          t.Name,
+		Name:        t.Name,
+		Description: desc,
+		DistTags:    map[string]string{tag: t.Version},
+		Versions:    map[string]json.RawMessage{t.Version: version},
+		Attachments: map[string]npmwire.Attachment{
+			npmwire.TarballAttachmentName(t.Name, t.Version): {
+				ContentType: "application/octet-stream",
+				Data:        base64.StdEncoding.EncodeToString(t.Bytes),
+				Length:      int64(len(t.Bytes)),
+			},
+		},
+	}
+	if access != "" {
+		body.Access = &access
+	}
+	if bundleJSON != nil {
+		s := string(bundleJSON)
+		body.Attachments[npmwire.BundleAttachmentName(t.Name, t.Version)] = npmwire.Attachment{
+			ContentType: bundleMediaType,
+			Data:        s,
+			Length:      int64(len(utf16.Encode([]rune(s)))), // JavaScript string length
+		}
+	}
+	return marshalNoEscape(body)
+}
+
+// marshalNoEscape marshals like JSON.stringify: no HTML escaping.
+func marshalNoEscape(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
