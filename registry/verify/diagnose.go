@@ -70,7 +70,10 @@ func (tr *trustedRoot) diagnoseTlog(entries []*tlog.Entry, leaf *x509.Certificat
 		return &provenance.CheckError{Check: "certificate-validity",
 			Expected: leaf.NotBefore.UTC().Format(time.RFC3339) + " to " + leaf.NotAfter.UTC().Format(time.RFC3339),
 			Actual:   actual, Err: err}
-	case strings.Contains(msg, "does not match"):
+	case strings.Contains(msg, "transparency log signature does not match"),
+		strings.Contains(msg, "transparency log certificate does not match"),
+		strings.Contains(msg, "does not match envelope payload hash"),
+		strings.Contains(msg, "does not match artifact"):
 		// The entry's signature, certificate or payload hash is not the
 		// bundle's: the log entry is for something else.
 		return &provenance.CheckError{Check: "tlog-entry-mismatch", Err: err}

@@ -166,3 +166,6 @@ func wantCheck(t testing.TB, err error, check string) {
 		t.Fatalf("failed check = %q (%v), want %q", ce.Check, err, check)
 	}
 }
+
+func realworldTarball(t testing.TB) []byte { return realworld.SigstoreJSTarball(t) }
+func realworldBundle(t testing.TB) []byte  { return realworld.SigstoreJSBundle(t) }
