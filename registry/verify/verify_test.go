@@ -206,7 +206,9 @@ func TestBundleSizeLimit(t *testing.T) {
 	f := newFixture(t)
 	v := f.verifier(t, Policy{})
 	in := f.input(t, f.job, verifytest.Options{})
-	pad := func(n int) []byte { return append(append([]byte(nil), in.Bundle...), bytes.Repeat([]byte(" "), n-len(in.Bundle))...) }
+	pad := func(n int) []byte {
+		return append(append([]byte(nil), in.Bundle...), bytes.Repeat([]byte(" "), n-len(in.Bundle))...)
+	}
 	in.Bundle = pad(limits.MaxBundleBytes)
 	if _, err := v.Verify(context.Background(), in); err != nil {
 		t.Fatalf("bundle of exactly the limit: %v", err)
