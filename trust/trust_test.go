@@ -1,0 +1,332 @@
+package trust_test
+
+import (
+	"context"
+	"crypto"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	"github.com/sigstore/rekor/pkg/util"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/verify"
+	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/provenant/provenant/trust"
+	"github.com/provenant/provenant/trust/oidc"
+	"github.com/provenant/provenant/trust/trusttest"
+)
+
+func getJSON(t testing.TB, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s: %s", url, resp.Status, raw)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+}
+
+// TestGitHubJobProductionPath runs the token flow a publisher runs in
+// GitHub Actions: read ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN from the job
+// environment, GET "<url>&audience=sigstore" with the bearer token, sign.
+func TestGitHubJobProductionPath(t *testing.T) {
+	env := trusttest.Start(t)
+	jobEnv := env.JobEnv(t, githubJob())
+	for _, k := range []string{"GITHUB_ACTIONS", "GITHUB_REPOSITORY", "GITHUB_REPOSITORY_ID", "GITHUB_REPOSITORY_OWNER_ID", "GITHUB_SHA", "GITHUB_REF", "GITHUB_WORKFLOW_REF", "GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT", "GITHUB_SERVER_URL", "GITHUB_EVENT_NAME", "RUNNER_ENVIRONMENT", "ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"} {
+		if jobEnv[k] == "" {
+			t.Errorf("job env lacks %s", k)
+		}
+	}
+	if got := jobEnv["GITHUB_WORKFLOW_REF"]; got != "octo-org/octo-pkg/.github/workflows/release.yml@refs/tags/v1.0.0" {
+		t.Errorf("GITHUB_WORKFLOW_REF = %q", got)
+	}
+	req, _ := http.NewRequest(http.MethodGet, jobEnv["ACTIONS_ID_TOKEN_REQUEST_URL"]+"&audience=sigstore", nil)
+	req.Header.Set("Authorization", "Bearer "+jobEnv["ACTIONS_ID_TOKEN_REQUEST_TOKEN"])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		Value string `json:"value"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("token request: %s %v", resp.Status, err)
+	}
+	resp.Body.Close()
+	pb, err := signDSSE(t, env, tok.Value, statement("pkg:npm/octo-pkg@1.0.0"), env.TrustedRoot)
+	if err != nil {
+		t.Fatalf("sign.Bundle: %v", err)
+	}
+	b, err := loadBundle(roundTrip(t, pb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ext := certificate.Extensions{
+		SourceRepositoryURI:             "https://github.com/octo-org/octo-pkg",
+		SourceRepositoryIdentifier:      jobEnv["GITHUB_REPOSITORY_ID"],
+		SourceRepositoryOwnerIdentifier: jobEnv["GITHUB_REPOSITORY_OWNER_ID"],
+		RunInvocationURI:                "https://github.com/octo-org/octo-pkg/actions/runs/" + jobEnv["GITHUB_RUN_ID"] + "/attempts/1",
+	}
+	if _, err := verifier(t, env.TrustedRoot).Verify(b, verify.NewPolicy(artifactPolicy(), githubIdentity(t, env.BaseURL, ext))); err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+}
+
+// TestGitLabJob signs with the SIGSTORE_ID_TOKEN of a simulated GitLab job
+// and verifies against GitLab-shaped extensions.
+func TestGitLabJob(t *testing.T) {
+	env := trusttest.Start(t)
+	jobEnv := env.JobEnv(t, oidc.JobSpec{Platform: oidc.GitLabCI, Repository: "octo-group/sub/octo-pkg", SHA: testSHA, Ref: "refs/heads/main"})
+	if jobEnv["CI_PROJECT_PATH"] != "octo-group/sub/octo-pkg" || jobEnv["SIGSTORE_ID_TOKEN"] == "" || jobEnv["GITLAB_CI"] != "true" {
+		t.Fatalf("gitlab env = %v", jobEnv)
+	}
+	pb, err := signDSSE(t, env, jobEnv["SIGSTORE_ID_TOKEN"], statement("pkg:npm/octo-pkg@1.0.0"), env.TrustedRoot)
+	if err != nil {
+		t.Fatalf("sign.Bundle: %v", err)
+	}
+	b, err := loadBundle(roundTrip(t, pb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	san, _ := verify.NewSANMatcher("https://gitlab.com/octo-group/sub/octo-pkg//.gitlab-ci.yml@refs/heads/main", "")
+	iss, _ := verify.NewIssuerMatcher(env.BaseURL+oidc.GitLabPath, "")
+	id, err := verify.NewCertificateIdentity(san, iss, certificate.Extensions{
+		SourceRepositoryURI:      "https://gitlab.com/octo-group/sub/octo-pkg",
+		SourceRepositoryOwnerURI: "https://gitlab.com/octo-group/sub",
+		SourceRepositoryRef:      "refs/heads/main",
+		BuildConfigURI:           "https://gitlab.com/octo-group/sub/octo-pkg//.gitlab-ci.yml@refs/heads/main",
+		RunnerEnvironment:        "gitlab-hosted",
+		RunInvocationURI:         jobEnv["CI_JOB_URL"],
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := verifier(t, env.TrustedRoot).Verify(b, verify.NewPolicy(artifactPolicy(), verify.WithCertificateIdentity(id))); err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+}
+
+// TestMangledBundlesFail flips one byte of each verified part of a bundle.
+func TestMangledBundlesFail(t *testing.T) {
+	env := trusttest.Start(t)
+	token := env.IDToken(t, githubJob())
+	// A first entry, so that the second has a non-empty inclusion proof.
+	if _, err := signDSSE(t, env, token, statement("pkg:npm/octo-pkg@0.9.0"), nil); err != nil {
+		t.Fatal(err)
+	}
+	good, err := signDSSE(t, env, token, statement("pkg:npm/octo-pkg@1.0.0"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := verify.NewPolicy(artifactPolicy(), githubIdentity(t, env.BaseURL, certificate.Extensions{SourceRepositoryURI: "https://github.com/octo-org/octo-pkg"}))
+	check := func(pb *protobundle.Bundle) error {
+		b, err := loadBundle(roundTrip(t, pb))
+		if err != nil {
+			return err
+		}
+		_, err = verifier(t, env.TrustedRoot).Verify(b, policy)
+		return err
+	}
+	if err := check(good); err != nil {
+		t.Fatalf("unmangled bundle: %v", err)
+	}
+	if len(good.GetVerificationMaterial().GetTlogEntries()[0].GetInclusionProof().GetHashes()) == 0 {
+		t.Fatal("want a non-empty inclusion proof")
+	}
+	flip := func(b []byte, i int) { b[i%len(b)] ^= 0x01 }
+	cases := []struct {
+		name   string
+		mangle func(pb *protobundle.Bundle, i int)
+	}{
+		{"signature", func(pb *protobundle.Bundle, i int) { flip(pb.GetDsseEnvelope().Signatures[0].Sig, i) }},
+		{"payload", func(pb *protobundle.Bundle, i int) { flip(pb.GetDsseEnvelope().Payload, i) }},
+		{"certificate", func(pb *protobundle.Bundle, i int) {
+			flip(pb.VerificationMaterial.GetCertificate().RawBytes, i)
+		}},
+		{"SET", func(pb *protobundle.Bundle, i int) {
+			flip(pb.VerificationMaterial.TlogEntries[0].InclusionPromise.SignedEntryTimestamp, i)
+		}},
+		{"inclusion proof hash", func(pb *protobundle.Bundle, i int) {
+			flip(pb.VerificationMaterial.TlogEntries[0].InclusionProof.Hashes[0], i)
+		}},
+		{"inclusion proof root", func(pb *protobundle.Bundle, i int) {
+			flip(pb.VerificationMaterial.TlogEntries[0].InclusionProof.RootHash, i)
+		}},
+		{"checkpoint", func(pb *protobundle.Bundle, i int) {
+			cp := []byte(pb.VerificationMaterial.TlogEntries[0].InclusionProof.Checkpoint.Envelope)
+			flip(cp, i)
+			pb.VerificationMaterial.TlogEntries[0].InclusionProof.Checkpoint.Envelope = string(cp)
+		}},
+		{"canonical body", func(pb *protobundle.Bundle, i int) {
+			flip(pb.VerificationMaterial.TlogEntries[0].CanonicalizedBody, i)
+		}},
+		{"integrated time", func(pb *protobundle.Bundle, i int) {
+			pb.VerificationMaterial.TlogEntries[0].IntegratedTime += int64(1 + i%3)
+		}},
+		{"log index", func(pb *protobundle.Bundle, i int) {
+			pb.VerificationMaterial.TlogEntries[0].LogIndex ^= 1
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			// Several positions per part: the start, the middle, the end.
+			for _, pos := range []int{0, 7, 31, 64, 101, 257, 1001, -1} {
+				pb := proto.Clone(good).(*protobundle.Bundle)
+				i := pos
+				if i < 0 {
+					i = 1 << 20 // i%len hits some late byte
+				}
+				c.mangle(pb, i)
+				if proto.Equal(pb, good) {
+					continue
+				}
+				if err := check(pb); err == nil {
+					t.Errorf("flip at %d: verification passed", pos)
+				}
+			}
+		})
+	}
+}
+
+// TestRestartKeepsKeysAndLog appends, restarts with the same data
+// directory, appends again, and checks the consistency proof between the
+// two checkpoints and that the first bundle still verifies.
+func TestRestartKeepsKeysAndLog(t *testing.T) {
+	dir := t.TempDir()
+	env := trusttest.StartIn(t, dir)
+	first, err := signDSSE(t, env, env.IDToken(t, githubJob()), statement("pkg:npm/octo-pkg@1.0.0"), env.TrustedRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var head1 struct {
+		RootHash       string `json:"rootHash"`
+		TreeSize       uint64 `json:"treeSize"`
+		SignedTreeHead string `json:"signedTreeHead"`
+	}
+	getJSON(t, env.BaseURL+"/api/v1/log", &head1)
+	root1, _ := os.ReadFile(filepath.Join(dir, "ca", "root.pem"))
+	logID1 := env.Services.Log().LogID()
+	env.Stop()
+
+	env2 := trusttest.StartIn(t, dir)
+	root2, _ := os.ReadFile(filepath.Join(dir, "ca", "root.pem"))
+	if string(root1) != string(root2) || hex.EncodeToString(logID1) != hex.EncodeToString(env2.Services.Log().LogID()) {
+		t.Fatal("restart changed the CA root or the log key")
+	}
+	if _, err := signDSSE(t, env2, env2.IDToken(t, githubJob()), statement("pkg:npm/octo-pkg@1.0.1"), env2.TrustedRoot); err != nil {
+		t.Fatal(err)
+	}
+	var head2 struct {
+		RootHash       string `json:"rootHash"`
+		TreeSize       uint64 `json:"treeSize"`
+		SignedTreeHead string `json:"signedTreeHead"`
+	}
+	getJSON(t, env2.BaseURL+"/api/v1/log", &head2)
+	if head2.TreeSize != head1.TreeSize+1 {
+		t.Fatalf("tree size %d → %d, want +1", head1.TreeSize, head2.TreeSize)
+	}
+	// Both checkpoints verify with the (same) log key.
+	v, err := signature.LoadVerifier(env2.Services.Log().PublicKey(), crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cp := range []string{head1.SignedTreeHead, head2.SignedTreeHead} {
+		var sth util.SignedCheckpoint
+		if err := sth.UnmarshalText([]byte(cp)); err != nil || !sth.Verify(v) {
+			t.Fatalf("checkpoint %q does not verify: %v", cp, err)
+		}
+	}
+	var cons struct {
+		RootHash string   `json:"rootHash"`
+		Hashes   []string `json:"hashes"`
+	}
+	getJSON(t, env2.BaseURL+"/api/v1/log/proof?firstSize=1&lastSize=2", &cons)
+	hashes := make([][]byte, len(cons.Hashes))
+	for i, h := range cons.Hashes {
+		hashes[i], _ = hex.DecodeString(h)
+	}
+	r1, _ := hex.DecodeString(head1.RootHash)
+	r2, _ := hex.DecodeString(head2.RootHash)
+	if cons.RootHash != head2.RootHash {
+		t.Errorf("proof root %s, head root %s", cons.RootHash, head2.RootHash)
+	}
+	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, head1.TreeSize, head2.TreeSize, hashes, r1, r2); err != nil {
+		t.Fatalf("consistency proof: %v", err)
+	}
+	// A forged old root must fail the same proof.
+	r1[0] ^= 1
+	if err := proof.VerifyConsistency(rfc6962.DefaultHasher, head1.TreeSize, head2.TreeSize, hashes, r1, r2); err == nil {
+		t.Fatal("consistency proof verified a forged root")
+	}
+	// The first bundle verifies against the restarted services' root.
+	b, err := loadBundle(roundTrip(t, first))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := verifier(t, env2.TrustedRoot).Verify(b, verify.NewPolicy(artifactPolicy(), githubIdentity(t, env.BaseURL, certificate.Extensions{}))); err != nil {
+		t.Fatalf("first bundle after restart: %v", err)
+	}
+}
+
+// TestTrustFilesServedAndWritten checks the trusted root and signing config
+// on disk and over HTTP.
+func TestTrustFilesServedAndWritten(t *testing.T) {
+	env := trusttest.Start(t)
+	for _, f := range []string{trust.TrustedRootFile, trust.SigningConfigFile} {
+		disk, err := os.ReadFile(filepath.Join(env.DataDir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Get(env.BaseURL + "/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		served, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(served) != string(disk) {
+			t.Errorf("%s: served and written differ", f)
+		}
+	}
+	tr, err := root.NewTrustedRootFromJSON(env.Services.TrustedRootJSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.CTLogs()) != 0 {
+		t.Error("trusted root lists a CT log; the CA has none")
+	}
+	logs := tr.RekorLogs()
+	if len(logs) != 1 || logs[hex.EncodeToString(env.Services.Log().LogID())] == nil {
+		t.Errorf("rekor logs = %v", logs)
+	}
+	sc, err := root.NewSigningConfigFromJSON(env.Services.SigningConfigJSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := sc.FulcioCertificateAuthorityURLs(); len(u) != 1 || u[0].URL != env.BaseURL {
+		t.Errorf("CA URLs = %+v", u)
+	}
+	if u := sc.RekorLogURLs(); len(u) != 1 || u[0].URL != env.BaseURL || u[0].MajorAPIVersion != 1 {
+		t.Errorf("log URLs = %+v", u)
+	}
+	if !strings.Contains(string(env.Services.TrustedRootJSON()), `"validFor"`) {
+		t.Error("trusted root lacks validFor")
+	}
+	_ = context.Background()
+}
