@@ -70,7 +70,7 @@ func buildBody(t *pack.Tarball, registry *url.URL, tag, access string, bundleJSO
 		body.Access = &access
 	}
 	if bundleJSON != nil {
-		s := string(bundleJSON)
+		s := asciiJSON(bundleJSON)
 		body.Attachments[npmwire.BundleAttachmentName(t.Name, t.Version)] = npmwire.Attachment{
 			ContentType: bundleMediaType,
 			Data:        s,
@@ -78,6 +78,25 @@ func buildBody(t *pack.Tarball, registry *url.URL, tag, access string, bundleJSO
 		}
 	}
 	return marshalNoEscape(body)
+}
+
+// asciiJSON escapes every non-ASCII character of a JSON text as \uXXXX.
+// The bundle means the same, and its byte length then equals its
+// JavaScript string length, which is what npm sends as "length" (a
+// checkpoint's em dash would otherwise make the two differ, and registries
+// disagree on which one they check).
+func asciiJSON(b []byte) string {
+	var out strings.Builder
+	for _, r := range string(b) {
+		if r < 0x80 {
+			out.WriteRune(r)
+			continue
+		}
+		for _, u := range utf16.Encode([]rune{r}) {
+			fmt.Fprintf(&out, "\\u%04x", u)
+		}
+	}
+	return out.String()
 }
 
 // marshalNoEscape marshals like JSON.stringify: no HTML escaping.
