@@ -52,7 +52,7 @@ type panel struct {
 
 // A panelCheck is one line of "what the registry checked".
 type panelCheck struct {
-	Label, Status, Detail string
+	Name, Label, Status, Detail string
 }
 
 // ciNames maps a CI to the words the headline uses.
@@ -64,23 +64,31 @@ var ciNames = map[provenance.CI]string{
 // checkLabels gives the known check names a human label; unknown names are
 // shown as recorded.
 var checkLabels = map[string]string{
-	"bundle":              "Sigstore bundle",
-	"bundle-signature":    "Signature and certificate chain",
-	"signature":           "Signature and certificate chain",
-	"tlog":                "Transparency log inclusion",
-	"tlog-inclusion":      "Transparency log inclusion",
-	"log-inclusion":       "Transparency log inclusion",
-	"subject-name":        "Subject name matches the package",
-	"subject-digest":      "Subject digest matches the tarball",
-	"identity":            "Signer identity matches the statement",
-	"certificate":         "Signer identity matches the statement",
-	"repository-url":      "package.json repository matches the source",
-	"repository":          "package.json repository matches the source",
-	"commit-exists":       "Source commit exists",
-	"commit":              "Source commit exists",
-	"policy":              "Registry policy",
-	"statement":           "In-toto statement",
-	"statement-predicate": "SLSA predicate",
+	"bundle-media-type":     "Sigstore bundle format",
+	"bundle-parse":          "Sigstore bundle parses",
+	"tlog-entry-kind":       "Transparency log entry kind",
+	"trusted-root":          "Signed under a trusted root",
+	"tlog-set":              "Log's signed entry timestamp",
+	"tlog-inclusion":        "Transparency log inclusion proof",
+	"tlog-checkpoint":       "Log checkpoint signature",
+	"certificate-chain":     "Certificate chains to the trusted CA",
+	"certificate-validity":  "Certificate valid at signing time",
+	"certificate-sct":       "Certificate transparency timestamp",
+	"observer-timestamp":    "Trusted signing time",
+	"signature":             "Signature over the statement",
+	"statement-parse":       "In-toto statement parses",
+	"predicate-type":        "SLSA provenance predicate",
+	"subject":               "Subject names this package and version",
+	"subject-name":          "Subject names this package and version",
+	"subject-digest":        "Subject digest matches the tarball",
+	"issuer-allowed":        "OIDC issuer allowed by policy",
+	"certificate-statement": "Certificate agrees with the statement",
+	"repository-url":        "package.json repository matches the source",
+	"commit-exists":         "Source commit exists",
+	"runner-environment":    "Runner environment allowed by policy",
+	"repository-visibility": "Repository visibility allowed by policy",
+	"trusted-publisher":     "Trusted publisher",
+	"provenance-required":   "Provenance required by policy",
 }
 
 // newPanel builds the panel; it returns nil when r records no provenance.
@@ -131,7 +139,7 @@ func newPanel(r *verify.Result) *panel {
 		if label == "" {
 			label = c.Name
 		}
-		p.Checks = append(p.Checks, panelCheck{Label: label, Status: c.Status, Detail: c.Detail})
+		p.Checks = append(p.Checks, panelCheck{Name: c.Name, Label: label, Status: c.Status, Detail: c.Detail})
 	}
 	if p.CommitStatus == "" {
 		p.CommitStatus = verify.StatusOff
