@@ -165,8 +165,8 @@ func normalizeURL(raw string) (string, error) {
 // provenance source repository URI (the certificate's Source Repository
 // URI, or the statement's). The package.json value is normalised with
 // [NormalizeRepositoryURL] and must then equal sourceRepositoryURI exactly.
-// As npm does, a missing "repository" falls back to the first entry of
-// "repositories". The error is a [*CheckError] named "repository-missing"
+// As npm's normalisation does, a "repositories" array replaces
+// "repository" with its first entry. The error is a [*CheckError] named "repository-missing"
 // or "repository-url"; its Actual is the URL as written in package.json,
 // which is what npm's error message shows.
 func CheckRepository(packageJSON []byte, sourceRepositoryURI string) error {
@@ -181,8 +181,12 @@ func CheckRepository(packageJSON []byte, sourceRepositoryURI string) error {
 		return &CheckError{Check: "repository-missing", Expected: sourceRepositoryURI, Err: fmt.Errorf("package.json: %w", err)}
 	}
 	repo := pkg.Repository
-	if len(bytes.TrimSpace(repo)) == 0 && len(pkg.Repositories) > 0 {
-		repo = pkg.Repositories[0]
+	if pkg.Repositories != nil {
+		// npm's normalisation lets "repositories"[0] replace "repository".
+		repo = nil
+		if len(pkg.Repositories) > 0 {
+			repo = pkg.Repositories[0]
+		}
 	}
 	raw, err := repositoryURL(repo)
 	if err != nil {
