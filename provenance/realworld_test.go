@@ -90,7 +90,9 @@ func TestRealWorldSigstoreJS(t *testing.T) {
 		{"certificate-source-commit", func(s *provenance.Summary) { s.SourceCommit = "0000000000000000000000000000000000000000" }},
 		{"certificate-source-ref", func(s *provenance.Summary) { s.SourceRef = "refs/heads/evil" }},
 		{"certificate-build-config", func(s *provenance.Summary) { s.BuildConfigURI += "x" }},
-		{"certificate-run-invocation", func(s *provenance.Summary) { s.RunInvocationURI = "https://github.com/sigstore/sigstore-js/actions/runs/1/attempts/1" }},
+		{"certificate-run-invocation", func(s *provenance.Summary) {
+			s.RunInvocationURI = "https://github.com/sigstore/sigstore-js/actions/runs/1/attempts/1"
+		}},
 		{"certificate-runner-environment", func(s *provenance.Summary) { s.RunnerEnvironment = "self-hosted" }},
 		{"certificate-build-trigger", func(s *provenance.Summary) { s.TriggerEvent = "workflow_dispatch" }},
 		{"certificate-source-repository-id", func(s *provenance.Summary) { s.SourceRepositoryID = "1" }},
