@@ -108,7 +108,6 @@ func claimsOf(t testing.TB, tok string) map[string]any {
 	return m
 }
 
-
 func newKey(t testing.TB) *ecdsa.PrivateKey {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
