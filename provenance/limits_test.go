@@ -8,7 +8,7 @@ import (
 
 	"github.com/provenant/provenant/internal/limits"
 	"github.com/provenant/provenant/provenance"
-	"github.com/provenant/provenant/provenance/internal/npmtest"
+	"github.com/provenant/provenant/provenance/npmtest"
 )
 
 func TestParseStatementSizeLimit(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/provenant/provenant/provenance"
-	"github.com/provenant/provenant/provenance/internal/npmtest"
+	"github.com/provenant/provenant/provenance/npmtest"
 )
 
 func lookup(m map[string]string) func(string) (string, bool) {

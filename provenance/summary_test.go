@@ -8,7 +8,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 
 	"github.com/provenant/provenant/provenance"
-	"github.com/provenant/provenant/provenance/internal/npmtest"
+	"github.com/provenant/provenant/provenance/npmtest"
 )
 
 // fulcioExtensions returns the extensions Fulcio would put in the signing

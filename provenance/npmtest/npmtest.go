@@ -1,4 +1,4 @@
-// Package npmtest runs the npm CLI's own provenance code (libnpmpublish,
+// Package npmtest is a test helper: it runs the npm CLI's own provenance code (libnpmpublish,
 // installed with npm on the test machine) offline, so tests can compare
 // Provenant's statements and publish bodies with npm's.
 package npmtest
