@@ -57,59 +57,61 @@ func compileRule(line string) *rule {
 }
 
 // segmentRegexp translates one glob path component into an anchored,
-// case-insensitive regular expression.
+// case-insensitive regular expression. Invalid UTF-8 is matched as the
+// replacement character, as JavaScript strings would hold it.
 func segmentRegexp(p string) *regexp.Regexp {
+	rs := []rune(strings.ToValidUTF8(p, "\uFFFD"))
+	lit := func(r rune) string { return regexp.QuoteMeta(string(r)) }
 	var b strings.Builder
 	b.WriteString("(?is)^")
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		switch c {
+	for i := 0; i < len(rs); i++ {
+		switch c := rs[i]; c {
 		case '*':
 			b.WriteString("[^/]*")
 		case '?':
 			b.WriteString("[^/]")
 		case '\\':
-			if i+1 < len(p) {
+			if i+1 < len(rs) {
 				i++
-				b.WriteString(regexp.QuoteMeta(string(p[i])))
+				b.WriteString(lit(rs[i]))
 			} else {
 				b.WriteString(`\\`)
 			}
 		case '[':
-			end := strings.IndexByte(p[i+1:], ']')
-			if end < 0 || (end == 0 && !strings.Contains(p[i+2:], "]")) {
+			end := -1
+			for j := i + 2; j < len(rs); j++ { // a ] right after [ is literal
+				if rs[j] == ']' {
+					end = j
+					break
+				}
+			}
+			if end < 0 {
 				b.WriteString(`\[`)
 				continue
 			}
-			if end == 0 { // "[]...]": a leading ] is literal
-				end = 1 + strings.IndexByte(p[i+2:], ']')
-			}
-			class := p[i+1 : i+1+end]
-			i += 1 + end
-			neg := false
-			if strings.HasPrefix(class, "!") || strings.HasPrefix(class, "^") {
-				neg, class = true, class[1:]
-			}
+			class := rs[i+1 : end]
+			i = end
 			b.WriteByte('[')
-			if neg {
+			if class[0] == '!' || class[0] == '^' {
 				b.WriteByte('^')
+				class = class[1:]
 			}
-			for j := 0; j < len(class); j++ {
-				switch class[j] {
+			for _, r := range class {
+				switch r {
 				case '\\', '[', ']', '^':
 					b.WriteByte('\\')
 				}
-				b.WriteByte(class[j])
+				b.WriteRune(r)
 			}
 			b.WriteByte(']')
 		default:
-			b.WriteString(regexp.QuoteMeta(string(c)))
+			b.WriteString(lit(c))
 		}
 	}
 	b.WriteByte('$')
 	re, err := regexp.Compile(b.String())
-	if err != nil {
-		return regexp.MustCompile("^" + regexp.QuoteMeta(p) + "$")
+	if err != nil { // e.g. a reversed range "[z-a]": match the text literally
+		return regexp.MustCompile("(?is)^" + regexp.QuoteMeta(string(rs)) + "$")
 	}
 	return re
 }

@@ -11,8 +11,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/provenant/provenant/internal/limits"
 )
 
 // fixture is a package folder written by the test: path → content; a
@@ -263,4 +266,126 @@ func equalFiles(a, b []File) bool {
 		}
 	}
 	return true
+}
+
+// tarOf builds a gzipped tarball with the given entries (name → content).
+func tarOf(t testing.TB, names []string, content map[string]string) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	for _, n := range names {
+		c := content[n]
+		if err := tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(c)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(c)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tw.Close()
+	zw.Close()
+	return buf.Bytes()
+}
+
+func TestReadLimits(t *testing.T) {
+	pj := `{"name":"x","version":"1.0.0"}`
+	entries := func(n int) []string {
+		names := []string{"package/package.json"}
+		for i := 1; i < n; i++ {
+			names = append(names, "package/f"+strconv.Itoa(i))
+		}
+		return names
+	}
+	for _, tc := range []struct {
+		name    string
+		tgz     func() []byte
+		wantErr string
+	}{
+		{"entries at limit", func() []byte {
+			return tarOf(t, entries(limits.MaxTarEntries), map[string]string{"package/package.json": pj})
+		}, ""},
+		{"entries over limit", func() []byte {
+			return tarOf(t, entries(limits.MaxTarEntries+1), map[string]string{"package/package.json": pj})
+		}, "more than"},
+		{"package.json at limit", func() []byte {
+			big := `{"name":"x","version":"1.0.0","d":"` + strings.Repeat("a", limits.MaxPackageJSONBytes-len(pj)-7) + `"}`
+			return tarOf(t, []string{"package/package.json"}, map[string]string{"package/package.json": big})
+		}, ""},
+		{"package.json over limit", func() []byte {
+			big := `{"name":"x","version":"1.0.0","d":"` + strings.Repeat("a", limits.MaxPackageJSONBytes-len(pj)-6) + `"}`
+			return tarOf(t, []string{"package/package.json"}, map[string]string{"package/package.json": big})
+		}, "over the limit"},
+		{"no package.json", func() []byte { return tarOf(t, []string{"package/index.js"}, nil) }, "no package/package.json"},
+		{"not gzip", func() []byte { return []byte("plain text") }, "not a gzip file"},
+		{"package.json without version", func() []byte {
+			return tarOf(t, []string{"package/package.json"}, map[string]string{"package/package.json": `{"name":"x"}`})
+		}, `no "version"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Read(tc.tgz())
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("Read: %v", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr) || !errors.Is(err, ErrInvalidPackage)):
+				t.Fatalf("Read error = %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestRuleMatching(t *testing.T) {
+	for _, tc := range []struct {
+		rule, path string
+		partial    bool
+		want       bool
+	}{
+		{"*.log", "a/b/debug.log", false, true},
+		{"/build", "/build", false, true},
+		{"/build", "/src/build", false, false},
+		{"build/", "build/", false, true},
+		{"build/", "build", false, false},
+		{"**/.git", "/a/.git", false, true},
+		{"lib/**", "lib", false, false},
+		{"lib/**", "lib/", false, true},
+		{"lib/**", "lib/x/y.js", false, true},
+		{"/readme{,.*[^~$]}", "/README.md", false, true},
+		{"/readme{,.*[^~$]}", "/readme.md~", false, false},
+		{"/readme{,.*[^~$]}", "/README", false, true},
+		{"types/*.d.ts", "types/a.d.ts", false, true},
+		{"types/*.d.ts", "types", true, true},
+		{"*", "", false, false},
+	} {
+		r := compileRule(tc.rule)
+		if got := r.match(tc.path, tc.partial); got != tc.want {
+			t.Errorf("%q.match(%q, %v) = %v, want %v", tc.rule, tc.path, tc.partial, got, tc.want)
+		}
+	}
+}
+
+func FuzzRead(f *testing.F) {
+	f.Add(tarOf(f, []string{"package/package.json"}, map[string]string{"package/package.json": `{"name":"x","version":"1.0.0"}`}))
+	f.Add([]byte{0x1f, 0x8b, 8, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tb, err := Read(b)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidPackage) {
+				t.Fatalf("error does not wrap ErrInvalidPackage: %v", err)
+			}
+			return
+		}
+		if tb.Name == "" || tb.Version == "" || tb.Size != int64(len(b)) {
+			t.Fatalf("accepted a tarball without name/version: %+v", tb)
+		}
+	})
+}
+
+func FuzzRule(f *testing.F) {
+	for _, s := range append(defaultIgnores, "!/readme{,.*[^~$]}", "a/**/b", "[a-", "{a,{b,c}}") {
+		f.Add(s, "a/b/c")
+	}
+	f.Fuzz(func(t *testing.T, rule, p string) {
+		r := compileRule(rule)
+		_ = r.match(p, false)
+		_ = r.match(p, true)
+	})
 }
