@@ -159,7 +159,7 @@ func publishManifest(k int) map[string]any {
 		"description": "A generated package that the benchmark publishes, one version per run.",
 		"main":        "index.js",
 		"license":     "MIT",
-		"repository":  map[string]string{"type": "git", "url": "git+https://git.provenant.invalid/bench/bench-publish.git"},
+		"repository":  map[string]string{"type": "git", "url": "git+https://github.com/" + devRepository + ".git"},
 	}
 }
 

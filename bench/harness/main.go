@@ -268,10 +268,7 @@ func (r *runner) seed(ctx context.Context) error {
 	for _, t := range r.targets {
 		r.res.Config.Targets = append(r.res.Config.Targets, t.Name)
 		saved := t.ReadyPath
-		t.ReadyPath = "/-/ping"
-		if t.Name == nameProvenant {
-			t.ReadyPath = "/-/v1/search?text=x" // any 200 from an empty registry
-		}
+		t.ReadyPath = "/-/ping" // the bench package is not there yet
 		_, err := t.start(ctx)
 		t.ReadyPath = saved
 		if err != nil {
