@@ -3,6 +3,7 @@ package registry
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
@@ -150,5 +151,128 @@ func TestRealNPM(t *testing.T) {
 	if got := strings.TrimSpace(n.must(work, "whoami")); got != "alice" {
 		t.Fatalf("whoami = %q", got)
 	}
-	t.Logf("adduser: %s", out)
+
+	// npm login (legacy) with the same account gets a second token.
+	n2 := newNPMEnv(t, r.URL)
+	if out, err := n2.interactive(work, creds[:2], "login", "--auth-type=legacy"); err != nil {
+		t.Fatalf("npm login: %v\n%s", err, out)
+	}
+	if got := strings.TrimSpace(n2.must(work, "whoami")); got != "alice" {
+		t.Fatalf("whoami after login = %q", got)
+	}
+	if out, err := n2.interactive(work, [][2]string{{"Username:", "alice"}, {"Password:", "wrong password!"}}, "login", "--auth-type=legacy"); err == nil {
+		t.Fatalf("npm login with a wrong password succeeded:\n%s", out)
+	}
+
+	// publish two packages (one scoped), no provenance: the policy allows it.
+	pkgDir := filepath.Join(work, "demo")
+	writePackage(t, pkgDir, "demo-pkg", "1.0.0")
+	n.must(pkgDir, "publish")
+	scoped := filepath.Join(work, "scoped")
+	writePackage(t, scoped, "@acme/widget", "0.1.0", `"dependencies":{"demo-pkg":"^1.0.0"}`)
+	n.must(scoped, "publish", "--access", "public")
+	writePackage(t, pkgDir, "demo-pkg", "1.1.0")
+	n.must(pkgDir, "publish")
+	writePackage(t, pkgDir, "demo-pkg", "2.0.0-beta.1")
+	n.must(pkgDir, "publish", "--tag", "beta")
+
+	// republishing a version fails with npm's 403 wording.
+	if out, err := n.run(pkgDir, "", "publish", "--tag", "beta"); err == nil || !strings.Contains(out, "previously published") {
+		t.Fatalf("republish: err %v\n%s", err, out)
+	}
+
+	// view reads the packument.
+	var view struct {
+		Name     string            `json:"name"`
+		Version  string            `json:"version"`
+		DistTags map[string]string `json:"dist-tags"`
+		Versions []string          `json:"versions"`
+	}
+	if err := json.Unmarshal([]byte(n.must(work, "view", "demo-pkg", "--json")), &view); err != nil {
+		t.Fatal(err)
+	}
+	if view.Version != "1.1.0" || view.DistTags["beta"] != "2.0.0-beta.1" || strings.Join(view.Versions, ",") != "1.0.0,1.1.0,2.0.0-beta.1" {
+		t.Fatalf("npm view = %+v", view)
+	}
+	if got := strings.TrimSpace(n.must(work, "view", "@acme/widget@0.1.0", "dependencies.demo-pkg")); got != "^1.0.0" {
+		t.Fatalf("npm view scoped dependency = %q", got)
+	}
+
+	// install into a temp project: the scoped package pulls its dependency.
+	proj := filepath.Join(work, "project")
+	os.MkdirAll(proj, 0o755)
+	os.WriteFile(filepath.Join(proj, "package.json"), []byte(`{"name":"project","version":"1.0.0","private":true}`), 0o644)
+	n.must(proj, "install", "@acme/widget")
+	cmd := exec.Command("node", "-e", `console.log(require("@acme/widget") + " " + require("demo-pkg"))`)
+	cmd.Dir = proj
+	if got, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(got)) != "@acme/widget@0.1.0 demo-pkg@1.1.0" {
+		t.Fatalf("installed modules say %q (%v)", got, err)
+	}
+
+	// dist-tag add / ls / rm.
+	n.must(work, "dist-tag", "add", "demo-pkg@1.0.0", "stable")
+	if out := n.must(work, "dist-tag", "ls", "demo-pkg"); !strings.Contains(out, "stable: 1.0.0") || !strings.Contains(out, "latest: 1.1.0") {
+		t.Fatalf("dist-tag ls:\n%s", out)
+	}
+	n.must(work, "dist-tag", "rm", "demo-pkg", "stable")
+	if out := n.must(work, "dist-tag", "ls", "demo-pkg"); strings.Contains(out, "stable") {
+		t.Fatalf("dist-tag rm left:\n%s", out)
+	}
+
+	// deprecate, then undeprecate.
+	n.must(work, "deprecate", "demo-pkg@1.0.0", "use 1.1.0")
+	if got := strings.TrimSpace(n.must(work, "view", "demo-pkg@1.0.0", "deprecated")); got != "use 1.1.0" {
+		t.Fatalf("deprecated = %q", got)
+	}
+	n.must(work, "deprecate", "demo-pkg@1.0.0", "")
+	if got := strings.TrimSpace(n.must(work, "view", "demo-pkg@1.0.0", "deprecated")); got != "" {
+		t.Fatalf("undeprecated = %q", got)
+	}
+
+	// search.
+	var hits []struct{ Name string }
+	if err := json.Unmarshal([]byte(n.must(work, "search", "--json", "widget")), &hits); err != nil {
+		t.Fatal(err)
+	}
+	if len(hits) != 1 || hits[0].Name != "@acme/widget" {
+		t.Fatalf("search = %+v", hits)
+	}
+
+	// another user cannot publish over alice's package.
+	n3 := newNPMEnv(t, r.URL)
+	if out, err := n3.interactive(work, [][2]string{{"Username:", "mallory"}, {"Password:", "mallory's password"}, {"Email", "m@example.com"}}, "adduser", "--auth-type=legacy"); err != nil {
+		t.Fatalf("adduser mallory: %v\n%s", err, out)
+	}
+	writePackage(t, pkgDir, "demo-pkg", "9.0.0")
+	if out, err := n3.run(pkgDir, "", "publish"); err == nil || !strings.Contains(out, "403") {
+		t.Fatalf("publish by non-owner: err %v\n%s", err, out)
+	}
+
+	// unpublish one version, then the whole package; numbers stay burnt.
+	n.must(work, "unpublish", "demo-pkg@1.1.0")
+	if err := json.Unmarshal([]byte(n.must(work, "view", "demo-pkg", "--json")), &view); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(view.Versions, ",") != "1.0.0,2.0.0-beta.1" || view.DistTags["latest"] != "1.0.0" {
+		t.Fatalf("after unpublish: %+v", view)
+	}
+	writePackage(t, pkgDir, "demo-pkg", "1.1.0")
+	if out, err := n.run(pkgDir, "", "publish", "--tag", "again"); err == nil {
+		t.Fatalf("re-publish of an unpublished version succeeded:\n%s", out)
+	}
+	n.must(work, "unpublish", "demo-pkg", "--force")
+	if out, err := n.run(work, "", "view", "demo-pkg"); err == nil || !strings.Contains(out, "404") {
+		t.Fatalf("view after full unpublish: %v\n%s", err, out)
+	}
+
+	// tokens: list shows both of alice's, revoke one.
+	out = n.must(work, "token", "list", "--json")
+	var toks []struct{ Key string }
+	if err := json.Unmarshal([]byte(out), &toks); err != nil || len(toks) != 2 {
+		t.Fatalf("token list: %v\n%s", err, out)
+	}
+	n.must(work, "token", "revoke", toks[1].Key)
+	if _, err := n2.run(work, "", "whoami"); err == nil {
+		t.Fatalf("whoami with a revoked token succeeded")
+	}
 }

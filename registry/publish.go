@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"time"
@@ -354,8 +355,10 @@ func (s *Server) editPackage(c echo.Context, name, user, rev string, body []byte
 	return c.JSON(http.StatusOK, map[string]any{"ok": true})
 }
 
-// restoreTags re-points tags that an unpublish removed, as the client's
-// packument says (npm moves latest to the highest remaining version).
+// restoreTags re-points tags that an unpublish removed. "latest" moves to
+// the highest remaining release (never to a prerelease, whatever the
+// client's packument says; with only prereleases left it stays unset);
+// other tags follow the client's packument.
 func (s *Server) restoreTags(c echo.Context, name string, want map[string]string) error {
 	ctx := c.Request().Context()
 	pkg, err := s.store.Package(ctx, name)
@@ -363,8 +366,20 @@ func (s *Server) restoreTags(c echo.Context, name string, want map[string]string
 		return err
 	}
 	live := map[string]bool{}
+	var best *semver.Version
 	for _, v := range pkg.Versions {
 		live[v.Version] = true
+		if sv, err := semver.NewVersion(v.Version); err == nil && sv.Prerelease() == "" && (best == nil || sv.GreaterThan(best)) {
+			best = sv
+		}
+	}
+	want = maps.Clone(want)
+	if want == nil {
+		want = map[string]string{}
+	}
+	delete(want, "latest")
+	if best != nil {
+		want["latest"] = best.Original()
 	}
 	for tag, v := range want {
 		if _, has := pkg.DistTags[tag]; has || !live[v] || validTag(tag) != nil {
