@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/tlog"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/transparency-dev/merkle/proof"
@@ -38,7 +37,7 @@ const (
 // classify re-runs the individual checks on the failure path only, so
 // that accepting a bundle costs no more than sigstore-go's own Verify.
 // The sigstore-go error is always wrapped.
-func (tr *trustedRoot) classify(b *bundle.Bundle, entries []*tlog.Entry, leaf *x509.Certificate, err error) error {
+func (tr *trustedRoot) classify(b sgverify.SignedEntity, entries []*tlog.Entry, leaf *x509.Certificate, err error) error {
 	msg := err.Error()
 	switch {
 	case strings.HasPrefix(msg, stageTlog):

@@ -85,7 +85,9 @@ func New(cfg Config) (*Verifier, error) {
 		// sigstore-wire.md §8.3: one verified log entry, and an observer
 		// timestamp (the log's SET-backed integrated time, or an RFC 3161
 		// timestamp for Rekor v2) at which the certificate must be valid.
-		opts := []sgverify.VerifierOption{sgverify.WithTransparencyLog(1), sgverify.WithObserverTimestamps(1)}
+		// The predicate is read from the verified payload by
+		// provenance.ParseStatement, so sigstore-go need not build it.
+		opts := []sgverify.VerifierOption{sgverify.WithTransparencyLog(1), sgverify.WithObserverTimestamps(1), sgverify.WithoutStatementPredicate()}
 		if requireSCT {
 			opts = append(opts, sgverify.WithSignedCertificateTimestamps(1))
 		}
@@ -149,7 +151,7 @@ func (v *Verifier) Verify(ctx context.Context, in Input) (*Result, error) {
 	}
 
 	// Step 2: the bundle.
-	b, pb, err := parseBundle(in.Bundle)
+	b, pb, entries, err := parseBundle(in.Bundle)
 	if err != nil {
 		return r.fail(err)
 	}
@@ -161,10 +163,6 @@ func (v *Verifier) Verify(ctx context.Context, in Input) (*Result, error) {
 	}
 	if env.GetPayloadType() != provenance.PayloadType {
 		return r.fail(&provenance.CheckError{Check: "payload-type", Expected: provenance.PayloadType, Actual: env.GetPayloadType()})
-	}
-	entries, err := b.TlogEntries()
-	if err != nil {
-		return r.fail(&provenance.CheckError{Check: "bundle-parse", Err: err})
 	}
 	kinds, err := checkEntryKinds(entries)
 	if err != nil {
@@ -183,6 +181,7 @@ func (v *Verifier) Verify(ctx context.Context, in Input) (*Result, error) {
 	if err != nil {
 		return r.fail(err)
 	}
+	entity := &parsedBundle{Bundle: b, entries: entries, vc: vc}
 
 	digest := sha512.Sum512(in.Tarball)
 	pol := sgverify.NewPolicy(sgverify.WithArtifactDigest("sha512", digest[:]), sgverify.WithoutIdentitiesUnsafe())
@@ -193,18 +192,18 @@ func (v *Verifier) Verify(ctx context.Context, in Input) (*Result, error) {
 		digestMismatch bool
 	)
 	for _, tr := range candidates {
-		res, err := tr.verifier.Verify(b, pol)
+		res, err := tr.verifier.Verify(entity, pol)
 		if err == nil {
 			chosen, vr = tr, res
 			break
 		}
-		lastErr = tr.classify(b, entries, leaf, err)
+		lastErr = tr.classify(entity, entries, leaf, err)
 		if errors.Is(lastErr, errArtifactDigest) {
 			// Everything but the subject digest verified: go on to
 			// step 3, whose subject check names the mismatch.
-			res, err2 := tr.verifier.Verify(b, sgverify.NewPolicy(sgverify.WithoutArtifactUnsafe(), sgverify.WithoutIdentitiesUnsafe()))
+			res, err2 := tr.verifier.Verify(entity, sgverify.NewPolicy(sgverify.WithoutArtifactUnsafe(), sgverify.WithoutIdentitiesUnsafe()))
 			if err2 != nil {
-				return r.fail(tr.classify(b, entries, leaf, err2))
+				return r.fail(tr.classify(entity, entries, leaf, err2))
 			}
 			chosen, vr, digestMismatch = tr, res, true
 			break
@@ -326,23 +325,62 @@ func (v *Verifier) Verify(ctx context.Context, in Input) (*Result, error) {
 	return r.res, nil
 }
 
-// parseBundle parses raw bundle JSON and checks its media type.
-func parseBundle(raw []byte) (*bundle.Bundle, *protobundle.Bundle, error) {
+// parsedBundle is a bundle whose log entries and verification content are
+// parsed once: sigstore-go asks for them several times per Verify, and
+// parsing a Rekor v1 entry is a large part of the cost of verifying.
+type parsedBundle struct {
+	*bundle.Bundle
+	entries []*tlog.Entry
+	vc      sgverify.VerificationContent
+}
+
+var _ sgverify.SignedEntity = (*parsedBundle)(nil)
+
+// TlogEntries returns the entries parsed once.
+func (p *parsedBundle) TlogEntries() ([]*tlog.Entry, error) { return p.entries, nil }
+
+// VerificationContent returns the certificate parsed once.
+func (p *parsedBundle) VerificationContent() (sgverify.VerificationContent, error) { return p.vc, nil }
+
+// parseBundle parses raw bundle JSON, checks its media type and structure
+// with the rules of sigstore-go's bundle validation, and parses its log
+// entries, once.
+func parseBundle(raw []byte) (*bundle.Bundle, *protobundle.Bundle, []*tlog.Entry, error) {
 	if len(raw) > limits.MaxBundleBytes {
-		return nil, nil, &provenance.CheckError{Check: "bundle-size", Expected: "at most " + strconv.Itoa(limits.MaxBundleBytes) + " bytes", Actual: strconv.Itoa(len(raw)) + " bytes"}
+		return nil, nil, nil, &provenance.CheckError{Check: "bundle-size", Expected: "at most " + strconv.Itoa(limits.MaxBundleBytes) + " bytes", Actual: strconv.Itoa(len(raw)) + " bytes"}
 	}
 	pb := new(protobundle.Bundle)
 	if err := protojson.Unmarshal(raw, pb); err != nil {
-		return nil, nil, &provenance.CheckError{Check: "bundle-parse", Err: err}
+		return nil, nil, nil, &provenance.CheckError{Check: "bundle-parse", Err: err}
 	}
-	if !slices.Contains(supportedMediaTypes, pb.GetMediaType()) {
-		return nil, nil, &provenance.CheckError{Check: "bundle-media-type", Expected: strings.Join(supportedMediaTypes, " or "), Actual: pb.GetMediaType()}
+	mt := pb.GetMediaType()
+	if !slices.Contains(supportedMediaTypes, mt) {
+		return nil, nil, nil, &provenance.CheckError{Check: "bundle-media-type", Expected: strings.Join(supportedMediaTypes, " or "), Actual: mt}
 	}
-	b, err := bundle.NewBundle(pb)
+	// sigstore-go's bundle.NewBundle checks the same rules but parses the
+	// log entries to do so; Verify needs them parsed anyway.
+	vm := pb.GetVerificationMaterial()
+	switch {
+	case pb.GetContent() == nil:
+		return nil, nil, nil, &provenance.CheckError{Check: "bundle-parse", Err: bundle.ErrMissingBundleContent}
+	case vm == nil || vm.GetContent() == nil:
+		return nil, nil, nil, &provenance.CheckError{Check: "bundle-parse", Err: bundle.ErrMissingVerificationMaterial}
+	}
+	b := &bundle.Bundle{Bundle: pb}
+	entries, err := b.TlogEntries()
 	if err != nil {
-		return nil, nil, &provenance.CheckError{Check: "bundle-parse", Err: err}
+		return nil, nil, nil, &provenance.CheckError{Check: "bundle-parse", Err: err}
 	}
-	return b, pb, nil
+	v01 := strings.HasSuffix(mt, "version=0.1")
+	switch {
+	case len(entries) > 0 && v01 && !b.HasInclusionPromise():
+		return nil, nil, nil, &provenance.CheckError{Check: "tlog-set", Expected: "an inclusion promise (required in a v0.1 bundle)", Actual: "none"}
+	case len(entries) > 0 && !v01 && !b.HasInclusionProof():
+		return nil, nil, nil, &provenance.CheckError{Check: "tlog-inclusion", Expected: "an inclusion proof (required from v0.2 bundles on)", Actual: "none"}
+	case strings.Contains(mt, "0.3") && vm.GetX509CertificateChain() != nil:
+		return nil, nil, nil, &provenance.CheckError{Check: "bundle-parse", Expected: "a certificate (v0.3 bundle)", Actual: "an X.509 certificate chain"}
+	}
+	return b, pb, entries, nil
 }
 
 func checkEntryKinds(entries []*tlog.Entry) (string, error) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 
 	"github.com/provenant/provenant/internal/gitforge"
@@ -173,6 +174,23 @@ func TestRejections(t *testing.T) {
 		{name: "log of an unknown instance", in: func(in *Input) {
 			in.Bundle = other.Sign(t, f.job, "octo-pkg", "1.0.0", f.tarball, verifytest.Options{})
 		}, check: "trusted-root"},
+		{name: "v0.1 without inclusion promise", opts: verifytest.Options{MediaType: verifytest.MediaTypeV01, Mutate: func(b *protobundle.Bundle) {
+			b.VerificationMaterial.TlogEntries[0].InclusionPromise = nil
+		}}, check: "tlog-set"},
+		{name: "v0.3 without inclusion proof", opts: verifytest.Options{Mutate: func(b *protobundle.Bundle) {
+			b.VerificationMaterial.TlogEntries[0].InclusionProof = nil
+		}}, check: "tlog-inclusion"},
+		{name: "v0.3 with a certificate chain", opts: verifytest.Options{Mutate: func(b *protobundle.Bundle) {
+			b.VerificationMaterial.Content = &protobundle.VerificationMaterial_X509CertificateChain{X509CertificateChain: &protocommon.X509CertificateChain{
+				Certificates: []*protocommon.X509Certificate{b.VerificationMaterial.GetCertificate()}}}
+		}}, check: "bundle-parse"},
+		{name: "public key instead of a certificate", opts: verifytest.Options{Mutate: func(b *protobundle.Bundle) {
+			b.VerificationMaterial.Content = &protobundle.VerificationMaterial_PublicKey{PublicKey: &protocommon.PublicKeyIdentifier{Hint: "k"}}
+		}}, check: "signing-certificate"},
+		{name: "message signature instead of DSSE", opts: verifytest.Options{Mutate: func(b *protobundle.Bundle) {
+			b.Content = &protobundle.Bundle_MessageSignature{MessageSignature: &protocommon.MessageSignature{
+				MessageDigest: &protocommon.HashOutput{Algorithm: protocommon.HashAlgorithm_SHA2_256, Digest: make([]byte, 32)}, Signature: []byte{1}}}
+		}}, check: "bundle-content"},
 		{name: "not JSON", in: func(in *Input) { in.Bundle = []byte("{not json") }, check: "bundle-parse"},
 		{name: "no verification material", opts: verifytest.Options{Mutate: func(b *protobundle.Bundle) {
 			b.VerificationMaterial = nil
