@@ -29,14 +29,20 @@ import (
 
 // Root error kinds. Errors returned by a Store wrap one of them.
 var (
-	// ErrNotFound reports a missing package, version, tag, user, token or blob.
-	ErrNotFound = fmt.Errorf("not found: %w", os.ErrNotExist)
+	// ErrNotFound reports a missing package, version, tag, user, token or
+	// blob. errors.Is(ErrNotFound, os.ErrNotExist) holds.
+	ErrNotFound error = notFoundError{}
 	// ErrConflict reports a write that collides with existing state: a
 	// version that exists or was unpublished, a user that exists.
 	ErrConflict = errors.New("conflict")
 	// ErrPermission reports a write by someone who does not own the package.
 	ErrPermission = fmt.Errorf("permission denied: %w", os.ErrPermission)
 )
+
+type notFoundError struct{}
+
+func (notFoundError) Error() string        { return "not found" }
+func (notFoundError) Is(target error) bool { return target == os.ErrNotExist }
 
 // A Version is one published version of a package.
 type Version struct {
