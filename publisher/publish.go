@@ -343,6 +343,11 @@ func (r *run) checkRegistry(ctx context.Context) error {
 		r.step(StepRegistry, t0, true, "%s is a new package on %s", t.Name, r.res.Registry)
 		return nil
 	case http.StatusOK:
+	case http.StatusUnauthorized, http.StatusForbidden:
+		if r.token != "" {
+			return fmt.Errorf("the registry rejected the token: %w", registryError(http.MethodGet, u, resp))
+		}
+		return registryError(http.MethodGet, u, resp)
 	default:
 		return registryError(http.MethodGet, u, resp)
 	}
