@@ -206,3 +206,25 @@ commit:
 		}
 	})
 }
+
+// FuzzPolicyFor checks the policy matcher on arbitrary names and patterns:
+// an exact pattern matches only itself, a prefix pattern only names with
+// that prefix, and For never panics.
+func FuzzPolicyFor(f *testing.F) {
+	f.Add("@acme/*", "@acme/tool")
+	f.Add("left-pad", "left-pad")
+	f.Add("*", "")
+	f.Fuzz(func(t *testing.T, pattern, name string) {
+		exact, ok := matchPattern(pattern, name)
+		if exact && ok != (pattern == name) {
+			t.Fatalf("exact %q vs %q: %v", pattern, name, ok)
+		}
+		if !exact && ok != strings.HasPrefix(name, strings.TrimSuffix(pattern, "*")) {
+			t.Fatalf("prefix %q vs %q: %v", pattern, name, ok)
+		}
+		p := Policy{Packages: []PackageRules{{Match: pattern, Rules: Rules{CommitCheck: CommitOff}}}}
+		if got := p.For(name); (got.CommitCheck == CommitOff) != ok {
+			t.Fatalf("For(%q) with %q = %+v", name, pattern, got)
+		}
+	})
+}
