@@ -17,7 +17,7 @@ import (
 // %w and the server's HTTPErrorHandler maps them in one place.
 var (
 	// ErrBadRequest reports a malformed request (400).
-	ErrBadRequest = errors.New("bad request")
+	ErrBadRequest = errors.New("invalid request")
 	// ErrUnauthorized reports missing or bad credentials (401).
 	ErrUnauthorized = errors.New("unauthorized")
 	// ErrForbidden reports an authenticated user without the right (403).
@@ -28,8 +28,9 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrTooLarge reports a body or attachment over a limit (413).
 	ErrTooLarge = errors.New("content exceeds limit")
-	// ErrUnprocessable reports a publish whose content fails a check (422).
-	ErrUnprocessable = errors.New("unprocessable")
+	// ErrUnprocessable reports a publish whose content fails the
+	// request-shape check (422).
+	ErrUnprocessable = errors.New("request-shape check failed")
 )
 
 // provenancePrefix starts every 422 body about a failed provenance check,

@@ -47,7 +47,7 @@ func shapeError(err error) error {
 	if errors.Is(err, ErrTooLarge) || errors.Is(err, npmwire.ErrTooLarge) || errors.Is(err, ErrUnprocessable) {
 		return err
 	}
-	return fmt.Errorf("%w: request-shape check failed: %w", ErrUnprocessable, err)
+	return fmt.Errorf("%w: %w", ErrUnprocessable, err)
 }
 
 // putPackage serves PUT /{name} and PUT /{name}/-rev/{rev}: a publish when
