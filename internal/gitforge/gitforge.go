@@ -20,6 +20,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/cgi"
 	"os"
@@ -57,7 +58,21 @@ func New(root string) http.Handler {
 			"GIT_CONFIG_VALUE_3=*",
 		},
 		InheritEnv: []string{"PATH", "HOME"},
+		Stderr:     stderrLog{},
 	}
+}
+
+// stderrLog logs what git http-backend writes to stderr ("not our ref",
+// "not a git repository") at debug level: refusals are answers, not faults.
+type stderrLog struct{}
+
+func (stderrLog) Write(p []byte) (int, error) {
+	for _, line := range strings.Split(strings.TrimSpace(string(p)), "\n") {
+		if line != "" {
+			slog.Debug("gitforge: git http-backend", slog.String("stderr", line))
+		}
+	}
+	return len(p), nil
 }
 
 // Available reports whether git is installed, so tests can skip cleanly.

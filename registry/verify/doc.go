@@ -24,11 +24,17 @@
 // Step 2, the bundle:
 //
 //	bundle-size            the bundle is at most limits.MaxBundleBytes
-//	bundle-parse           the bundle is valid protobuf JSON that sigstore-go accepts
-//	bundle-media-type      v0.1, v0.2 or v0.3 (both spellings)
+//	bundle-parse           the bundle is protobuf JSON
+//	bundle-media-type      v0.1, v0.2 or v0.3 (both spellings of v0.3)
+//	bundle-parse           it has content and verification material, its log
+//	                       entries parse, and a v0.3 bundle carries a certificate,
+//	                       not a chain (sigstore-go's bundle rules)
+//	tlog-set               a v0.1 bundle's entries carry an inclusion promise
+//	tlog-inclusion         a v0.2 or v0.3 bundle's entries carry an inclusion proof
 //	bundle-content         the bundle holds a DSSE envelope
 //	payload-type           the envelope's payload type is application/vnd.in-toto+json
-//	tlog-entry-kind        every log entry is intoto 0.0.2, dsse 0.0.1 or hashedrekord
+//	tlog-entry-kind        there is a log entry, and every entry is intoto 0.0.2,
+//	                       dsse 0.0.1 or hashedrekord 0.0.1/0.0.2
 //	signing-certificate    the bundle is signed with a certificate, not a key
 //	trusted-root           a log entry belongs to a configured root the policy allows
 //	                       for the package; the roots are tried in configuration
@@ -86,6 +92,10 @@
 //	repository-visibility  the Source Repository Visibility extension is allowed
 //	trusted-publisher      the repository, workflow and environment are one of
 //	                       the package's trusted publishers (when it has any)
+//
+// A bundle whose SET, inclusion proof or checkpoint fails under a trusted log
+// key is an ordinary rejection, not a security event: the publisher, not the
+// log, supplied those bytes.
 //
 // Identity is checked by Provenant, not through sigstore-go's
 // CertificateIdentity, so that every failure carries Provenant's check

@@ -17,6 +17,15 @@
 // URL rewrites (for example https://github.com/ → a local forge in
 // development), the GitHub API for github.com, a timeout and a cache.
 //
+// # Limits of "exists"
+//
+// A forge may serve objects of a repository's whole fork network: GitHub's
+// commits API answers 200, and its upload-pack may serve, a commit pushed
+// only to a fork. The check therefore proves that the commit is published
+// where the repository's forge can see it, not that it is on a branch of
+// the repository itself (the certificate's Source Repository Ref, checked
+// in step 4, names the ref the build ran from).
+//
 // # Errors
 //
 // A checker returns nil when the commit exists and otherwise a
