@@ -31,6 +31,28 @@ import (
 // the repository root.
 const DefaultExampleDir = "examples/hello-provenance"
 
+// demoWorkflow is the GitHub Actions workflow committed with the demo
+// package when the example has none: the job the demo simulates.
+const demoWorkflow = `# The job "provenant dev --demo" simulates: publish with Sigstore provenance.
+name: release
+on:
+  push:
+    branches: [main]
+permissions:
+  contents: read
+jobs:
+  publish:
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read
+      id-token: write
+    steps:
+      - uses: actions/checkout@v4
+      - run: provenant publish --provenance --access public
+        env:
+          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}
+`
+
 // demoUser is the registry account the demo publishes as.
 const demoUser = "demo"
 
@@ -94,6 +116,11 @@ func (s *Stack) Demo(ctx context.Context, o DemoOptions) (*DemoInfo, error) {
 	workflow := o.Workflow
 	if workflow == "" {
 		workflow = firstWorkflow(files)
+	}
+	if _, ok := files[workflow]; !ok {
+		// Commit the workflow the simulated job runs, so that the build
+		// file the provenance names exists at the commit.
+		files[workflow] = demoWorkflow
 	}
 
 	version, err := s.nextVersion(ctx, m.Name, m.Version)
