@@ -14,7 +14,7 @@ import (
 
 // realBundle parses the real npm provenance bundle of sigstore@2.0.0 and
 // returns its DSSE payload and its leaf certificate's Fulcio extensions.
-func realBundle(t *testing.T) ([]byte, certificate.Extensions) {
+func realBundle(t testing.TB) ([]byte, certificate.Extensions) {
 	t.Helper()
 	var b bundle.Bundle
 	if err := b.UnmarshalJSON(realworld.SigstoreJSBundle(t)); err != nil {
