@@ -7,6 +7,7 @@
 // # Data directory
 //
 //	DIR/dev.json        the URLs and the trusted root's path, for scripts (see Info)
+//	DIR/ports.json      the addresses bound last, reused on restart when free
 //	DIR/trust/          trust services: keys, CA, log, trusted_root.json
 //	DIR/registry/       registry: SQLite database, blobs, signing key
 //	DIR/forge/          bare git repositories served by the forge
@@ -120,19 +121,9 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 			s.Close()
 		}
 	}()
-	lns := map[string]net.Listener{}
-	for name, addr := range map[string]string{"registry": cfg.RegistryAddr, "trust": cfg.TrustAddr, "forge": cfg.ForgeAddr} {
-		if addr == "" {
-			addr = DefaultHost + ":0"
-		}
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			for _, l := range lns {
-				l.Close()
-			}
-			return nil, fmt.Errorf("devstack: %s listener: %w", name, err)
-		}
-		lns[name] = ln
+	lns, err := listen(dir, map[string]string{"registry": cfg.RegistryAddr, "trust": cfg.TrustAddr, "forge": cfg.ForgeAddr})
+	if err != nil {
+		return nil, err
 	}
 	urlOf := func(name string) string { return "http://" + lns[name].Addr().String() }
 	s.Info = Info{RegistryURL: urlOf("registry"), TrustURL: urlOf("trust"), ForgeURL: urlOf("forge"), DataDir: dir, PID: os.Getpid()}
@@ -212,6 +203,50 @@ func (s *Stack) serve(ln net.Listener, h http.Handler) {
 			s.done <- err
 		}
 	}()
+}
+
+// PortsFile remembers, in the data directory, the addresses a stack bound,
+// so that a restart serves on the same URLs when the ports are free.
+const PortsFile = "ports.json"
+
+// listen binds one listener per service: at the configured address, else
+// at the address remembered from the last run, else on a free loopback
+// port. It records the bound addresses in PortsFile.
+func listen(dir string, addrs map[string]string) (map[string]net.Listener, error) {
+	var remembered map[string]string
+	if b, err := os.ReadFile(filepath.Join(dir, PortsFile)); err == nil {
+		_ = json.Unmarshal(b, &remembered) // a damaged file only costs the old ports
+	}
+	lns := map[string]net.Listener{}
+	bound := map[string]string{}
+	for name, addr := range addrs {
+		var ln net.Listener
+		var err error
+		switch {
+		case addr != "":
+			ln, err = net.Listen("tcp", addr)
+		case remembered[name] != "":
+			if ln, err = net.Listen("tcp", remembered[name]); err != nil {
+				slog.Info("remembered port is taken; using a free one", slog.String("service", name), slog.String("addr", remembered[name]))
+				ln, err = net.Listen("tcp", DefaultHost+":0")
+			}
+		default:
+			ln, err = net.Listen("tcp", DefaultHost+":0")
+		}
+		if err != nil {
+			closeAll(lns)
+			return nil, fmt.Errorf("devstack: %s listener: %w", name, err)
+		}
+		lns[name] = ln
+		bound[name] = ln.Addr().String()
+	}
+	if b, err := json.Marshal(bound); err == nil {
+		if err := os.WriteFile(filepath.Join(dir, PortsFile), b, 0o644); err != nil {
+			closeAll(lns)
+			return nil, fmt.Errorf("devstack: %w", err)
+		}
+	}
+	return lns, nil
 }
 
 func closeAll(lns map[string]net.Listener) {

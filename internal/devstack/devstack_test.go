@@ -250,6 +250,9 @@ func TestDevStackRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if st2.Info.RegistryURL != info.RegistryURL || st2.Info.TrustURL != info.TrustURL {
+		t.Errorf("restart moved the URLs: %s, %s; were %s, %s", st2.Info.RegistryURL, st2.Info.TrustURL, info.RegistryURL, info.TrustURL)
+	}
 	if d2.Version != "1.0.1" || d2.Commit == d1.Commit || d2.LogIndex != d1.LogIndex+1 {
 		t.Errorf("second run: %+v (first %+v)", d2, d1)
 	}
