@@ -59,9 +59,14 @@ func newTestRegistry(t testing.TB, opts ...Option) *testRegistry {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return &testRegistry{Server: newHTTPTest(t, srv), srv: srv, fv: fv, dir: dir}
+}
+
+// newHTTPTest serves srv on 127.0.0.1 until the test ends.
+func newHTTPTest(t testing.TB, srv *Server) *httptest.Server {
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { hs.Close(); srv.Close() })
-	return &testRegistry{Server: hs, srv: srv, fv: fv, dir: dir}
+	return hs
 }
 
 // makeTarball packs files (paths under package/) into a gzipped tarball.
