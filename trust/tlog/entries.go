@@ -175,7 +175,7 @@ func (l *Log) entry(ctx context.Context, i uint64, body []byte, lh [32]byte, int
 	if size <= i {
 		return nil, fmt.Errorf("tlog: entry %d is not integrated (size %d)", i, size)
 	}
-	pb, err := client.NewProofBuilder(ctx, size, l.reader.ReadTile)
+	pb, err := client.NewProofBuilder(ctx, size, l.tiles.ReadTile)
 	if err != nil {
 		return nil, fmt.Errorf("tlog: proof builder: %w", err)
 	}

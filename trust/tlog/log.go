@@ -81,7 +81,7 @@ const (
 	DefaultBatchMaxSize = 256
 	// DefaultBatchMaxAge bounds how long an entry waits for its batch to
 	// fill; at low load it is most of a POST's latency.
-	DefaultBatchMaxAge = 5 * time.Millisecond
+	DefaultBatchMaxAge = 10 * time.Millisecond
 	// DefaultCheckpointInterval is how often tessera publishes its C2SP
 	// checkpoint (tessera's POSIX driver allows no less than 100 ms).
 	DefaultCheckpointInterval = 200 * time.Millisecond
@@ -145,6 +145,8 @@ type Log struct {
 
 	headMu sync.Mutex
 	head   *treeHead
+
+	tiles *tileCache
 }
 
 // Open opens the log in cfg.Dir, creating it (key, tree ID, storage) when
@@ -213,6 +215,7 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		return nil, fmt.Errorf("tlog: tessera: %w", err)
 	}
 	l.appender, l.shutdown, l.reader, l.cancel = appender, shutdown, reader, cancel
+	l.tiles = newTileCache(reader.ReadTile, tileCacheSize)
 	if err := l.loadIndex(ctx); err != nil {
 		l.Close()
 		return nil, err
@@ -386,12 +389,12 @@ func (l *Log) headAt(ctx context.Context, size uint64, pb *client.ProofBuilder) 
 	if size == 0 {
 		root = rfc6962.DefaultHasher.EmptyRoot()
 	} else {
-		leaves, err := client.FetchLeafHashes(ctx, l.reader.ReadTile, size-1, 1, size)
+		leaves, err := client.FetchLeafHashes(ctx, l.tiles.ReadTile, size-1, 1, size)
 		if err != nil {
 			return nil, fmt.Errorf("tlog: leaf hash %d: %w", size-1, err)
 		}
 		if pb == nil {
-			if pb, err = client.NewProofBuilder(ctx, size, l.reader.ReadTile); err != nil {
+			if pb, err = client.NewProofBuilder(ctx, size, l.tiles.ReadTile); err != nil {
 				return nil, fmt.Errorf("tlog: proof builder: %w", err)
 			}
 		}
@@ -432,7 +435,7 @@ func (l *Log) Head(ctx context.Context) (size uint64, root, checkpoint []byte, e
 // ConsistencyProof proves that the tree of size first is a prefix of the
 // tree of size last (≤ the integrated size).
 func (l *Log) ConsistencyProof(ctx context.Context, first, last uint64) ([][]byte, []byte, error) {
-	pb, err := client.NewProofBuilder(ctx, last, l.reader.ReadTile)
+	pb, err := client.NewProofBuilder(ctx, last, l.tiles.ReadTile)
 	if err != nil {
 		return nil, nil, err
 	}
