@@ -62,10 +62,6 @@ var gitlabParameters = []string{
 	"RUNNER_GENERATE_ARTIFACTS_METADATA",
 }
 
-// GitLabParameters returns the names of the variables npm copies into a
-// GitLab statement's invocation parameters, in npm's order.
-func GitLabParameters() []string { return append([]string(nil), gitlabParameters...) }
-
 // PURL returns the package URL npm uses as the statement subject name:
 // "pkg:npm/" + name with only a leading "@" written "%40" + "@" + version
 // (npm-package-arg toPurl, without qualifiers).
