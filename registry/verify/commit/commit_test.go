@@ -3,6 +3,7 @@ package commit
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -123,20 +124,72 @@ func TestGitAgainstRealGit(t *testing.T) {
 	}
 }
 
+// countingTransport counts the response bytes of upload-pack requests.
+type countingTransport struct{ n atomic.Int64 }
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err == nil && strings.HasSuffix(r.URL.Path, "/git-upload-pack") {
+		resp.Body = &countingBody{ReadCloser: resp.Body, n: &c.n}
+	}
+	return resp, err
+}
+
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
+// TestGitPackLimit probes MaxPackBytes at the size of the real answer and
+// one byte under it, for both the one-commit fetch and the history fallback.
 func TestGitPackLimit(t *testing.T) {
 	f := newForge(t)
-	s := httptest.NewServer(strictHandler(f.root))
-	defer s.Close()
-	repo := s.URL + "/octo-org/octo-pkg"
-	// The fallback pack holds three commits: far more than 16 bytes.
-	g := &Git{MaxPackBytes: 16}
-	err := g.Check(context.Background(), repo, f.first)
-	wantErr(t, err, ErrUnavailable)
-	if !errors.Is(err, ErrPackTooLarge) {
-		t.Fatalf("err = %v, want ErrPackTooLarge", err)
+	for _, srv := range []struct {
+		name    string
+		handler http.Handler
+	}{
+		{"any-sha1-in-want", gitforge.New(f.root)},
+		{"tips-only", strictHandler(f.root)},
+	} {
+		t.Run(srv.name, func(t *testing.T) {
+			s := httptest.NewServer(srv.handler)
+			defer s.Close()
+			repo := s.URL + "/octo-org/octo-pkg"
+			ct := &countingTransport{}
+			g := &Git{Client: &http.Client{Transport: ct}}
+			wantErr(t, g.Check(context.Background(), repo, f.first), nil)
+			size := ct.n.Load()
+			if size == 0 {
+				t.Fatal("no upload-pack response counted")
+			}
+			// The smallest limit that admits the answer: the pack bytes
+			// the checker needs, at most what the server sent.
+			lo, hi := int64(1), size
+			for lo < hi {
+				mid := (lo + hi) / 2
+				g.MaxPackBytes = mid
+				if g.Check(context.Background(), repo, f.first) == nil {
+					hi = mid
+				} else {
+					lo = mid + 1
+				}
+			}
+			g.MaxPackBytes = lo
+			wantErr(t, g.Check(context.Background(), repo, f.first), nil)
+			g.MaxPackBytes = lo - 1
+			err := g.Check(context.Background(), repo, f.first)
+			wantErr(t, err, ErrUnavailable)
+			if !errors.Is(err, ErrPackTooLarge) {
+				t.Fatalf("err = %v, want ErrPackTooLarge", err)
+			}
+		})
 	}
-	g.MaxPackBytes = DefaultMaxPackBytes
-	wantErr(t, g.Check(context.Background(), repo, f.first), nil)
 }
 
 func TestGitUnavailable(t *testing.T) {
