@@ -35,13 +35,9 @@ func compileRule(line string) *rule {
 		line = line[1:]
 	}
 	for _, alt := range expandBraces(line) {
-		parts := strings.Split(alt, "/")
+		parts := squeeze(strings.Split(alt, "/"))
 		segs := make([]segment, 0, len(parts))
-		for i, p := range parts {
-			// minimatch drops "." segments that are not the whole pattern.
-			if p == "." && len(parts) > 1 && i > 0 {
-				continue
-			}
+		for _, p := range parts {
 			if p == "**" {
 				if len(segs) > 0 && segs[len(segs)-1].globstar {
 					continue
@@ -54,6 +50,22 @@ func compileRule(line string) *rule {
 		r.sets = append(r.sets, segs)
 	}
 	return r
+}
+
+// squeeze removes empty and "." components that are neither first nor
+// last, as minimatch does unless preserveMultipleSlashes is set, so that
+// "lib//**" means "lib/**" (a leading "//" is kept).
+func squeeze(parts []string) []string {
+	out := []string{parts[0]}
+	for i := 1; i < len(parts); i++ {
+		p := parts[i]
+		inner := i < len(parts)-1
+		if inner && (p == "." || p == "") && !(i == 1 && p == "" && parts[0] == "") {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // segmentRegexp translates one glob path component into an anchored,
