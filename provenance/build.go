@@ -83,8 +83,15 @@ func TarballSHA512(tarball []byte) string {
 // for this environment, package name, version and exact tarball bytes. It
 // returns the statement marshalled with protojson and compacted; the bytes
 // are JSON-equal to npm's and are what gets signed, with payload type
-// [PayloadType]. A missing or malformed variable gives an [*EnvError]
-// naming it.
+// [PayloadType]. They are not byte-equal: structpb writes object keys in
+// sorted order where npm's JSON.stringify keeps insertion order, which
+// does not matter because verifiers treat the payload as opaque signed
+// bytes. A missing or malformed variable gives an [*EnvError] naming it.
+//
+// Both statement versions are built as the in-toto v1 Statement message:
+// Statement v0.1 (GitLab) has the same shape on the wire (_type, subject,
+// predicateType, predicate) and differs only in _type, which the v1
+// message carries as a string and its Validate accepts.
 func BuildStatement(env func(string) (string, bool), name, version string, tarball []byte) ([]byte, error) {
 	if err := checkNameVersion(name, version); err != nil {
 		return nil, err

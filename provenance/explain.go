@@ -37,6 +37,8 @@ type Explanation struct {
 	Source string
 	// BundleMediaType is the bundle's mediaType, when there is a bundle.
 	BundleMediaType string
+	// Statement is the statement's JSON, as signed.
+	Statement []byte
 	// Summary is the statement's summary.
 	Summary *Summary
 	// Certificate summarises the bundle's signing certificate; nil for a
@@ -75,7 +77,7 @@ func Explain(doc []byte) (*Explanation, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Explanation{Source: SourceStatement, Summary: s}, nil
+		return &Explanation{Source: SourceStatement, Statement: doc, Summary: s}, nil
 	case probe.DSSE != nil:
 		return explainBundle(doc, SourceBundle)
 	case probe.Attestations != nil:
@@ -128,7 +130,7 @@ func explainBundle(doc []byte, source string) (*Explanation, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Explanation{Source: source, BundleMediaType: b.MediaType, Summary: s}
+	e := &Explanation{Source: source, BundleMediaType: b.MediaType, Statement: payload, Summary: s}
 	var raw string
 	switch vm := b.VerificationMaterial; {
 	case vm.Certificate != nil:

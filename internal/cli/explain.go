@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/provenant/provenant/provenance"
+	"github.com/provenant/provenant/schemas"
 )
 
 func init() { subcommands = append(subcommands, newExplainCommand) }
@@ -53,11 +54,12 @@ func newExplainCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			sc := checkSchema(e)
 			out := cmd.OutOrStdout()
 			if asJSON {
-				err = writeExplanationJSON(out, e)
+				err = writeExplanationJSON(out, e, sc)
 			} else {
-				err = writeExplanationText(out, e)
+				err = writeExplanationText(out, e, sc)
 			}
 			if err != nil {
 				return err
@@ -92,6 +94,39 @@ func readExplainInput(path string, stdin io.Reader) ([]byte, error) {
 	return b, nil
 }
 
+// schemaResult is the statement checked against the JSON Schema of its
+// kind, when Provenant ships one.
+type schemaResult struct {
+	Name    string `json:"name"`
+	Valid   bool   `json:"valid"`
+	Pointer string `json:"pointer,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// checkSchema validates the explained statement against the schema for
+// npm's current statements of its CI; older forms (npm 9's SLSA v0.2
+// GitHub statements) have none and give nil.
+func checkSchema(e *provenance.Explanation) *schemaResult {
+	var name string
+	switch s := e.Summary; {
+	case s.CI == provenance.GitHubActions && s.PredicateType == provenance.SLSAV1Type:
+		name = schemas.StatementGitHubV1
+	case s.CI == provenance.GitLabCI:
+		name = schemas.StatementGitLabV01
+	default:
+		return nil
+	}
+	r := &schemaResult{Name: name, Valid: true}
+	if err := schemas.Validate(name, e.Statement); err != nil {
+		r.Valid, r.Message = false, err.Error()
+		var se *schemas.Error
+		if errors.As(err, &se) {
+			r.Pointer, r.Message = se.Pointer, se.Message
+		}
+	}
+	return r
+}
+
 // explanationJSON is explain's --json output.
 type explanationJSON struct {
 	Source          string               `json:"source"`
@@ -100,6 +135,7 @@ type explanationJSON struct {
 	Certificate     *certificate.Summary `json:"certificate,omitempty"`
 	CertificateOK   *bool                `json:"certificateMatchesStatement,omitempty"`
 	Mismatch        *checkErrorJSON      `json:"mismatch,omitempty"`
+	Schema          *schemaResult        `json:"schema,omitempty"`
 }
 
 type checkErrorJSON struct {
@@ -109,8 +145,8 @@ type checkErrorJSON struct {
 	Error    string `json:"error"`
 }
 
-func writeExplanationJSON(w io.Writer, e *provenance.Explanation) error {
-	j := explanationJSON{Source: e.Source, BundleMediaType: e.BundleMediaType, Summary: e.Summary, Certificate: e.Certificate}
+func writeExplanationJSON(w io.Writer, e *provenance.Explanation, sc *schemaResult) error {
+	j := explanationJSON{Source: e.Source, BundleMediaType: e.BundleMediaType, Summary: e.Summary, Certificate: e.Certificate, Schema: sc}
 	if e.Certificate != nil {
 		ok := e.CertificateCheck == nil
 		j.CertificateOK = &ok
@@ -127,7 +163,7 @@ func writeExplanationJSON(w io.Writer, e *provenance.Explanation) error {
 	return enc.Encode(j)
 }
 
-func writeExplanationText(w io.Writer, e *provenance.Explanation) error {
+func writeExplanationText(w io.Writer, e *provenance.Explanation, sc *schemaResult) error {
 	s := e.Summary
 	ci := map[provenance.CI]string{provenance.GitHubActions: "GitHub Actions", provenance.GitLabCI: "GitLab CI"}[s.CI]
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -156,6 +192,13 @@ func writeExplanationText(w io.Writer, e *provenance.Explanation) error {
 	row("Predicate", s.PredicateType)
 	row("Build type", s.BuildType)
 	row("Read from", e.Source+" "+e.BundleMediaType)
+	switch {
+	case sc == nil:
+	case sc.Valid:
+		row("Schema", "conforms to "+sc.Name)
+	default:
+		row("Schema", fmt.Sprintf("does not conform to %s at %q: %s", sc.Name, sc.Pointer, sc.Message))
+	}
 	if c := e.Certificate; c != nil {
 		fmt.Fprintln(tw, "Signing certificate (claims only; explain verifies no signature)")
 		row("Identity", c.SubjectAlternativeName)

@@ -42,6 +42,7 @@ func TestExplainCommand(t *testing.T) {
 		"https://github.com/sigstore/sigstore-js/actions/runs/5904696764/attempts/1",
 		"github-hosted",
 		"agrees with the certificate",
+		"conforms to statement-github-v1",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
@@ -57,9 +58,16 @@ func TestExplainCommand(t *testing.T) {
 		Summary     provenance.Summary
 		Certificate struct{ SubjectAlternativeName string }
 		OK          *bool `json:"certificateMatchesStatement"`
+		Schema      struct {
+			Name  string
+			Valid bool
+		}
 	}
 	if err := json.Unmarshal([]byte(out), &j); err != nil {
 		t.Fatalf("--json output: %v\n%s", err, out)
+	}
+	if j.Schema.Name != "statement-github-v1" || !j.Schema.Valid {
+		t.Errorf("--json schema %+v", j.Schema)
 	}
 	if j.Source != "bundle" || j.Summary.SourceCommit != "f0b49a04e5a62250e0f60fb128004a73110fe311" || j.OK == nil || !*j.OK ||
 		j.Certificate.SubjectAlternativeName != "https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main" {
@@ -91,8 +99,17 @@ func TestExplainCommand(t *testing.T) {
 	forgedPath := filepath.Join(dir, "forged.sigstore")
 	_ = os.WriteFile(forgedPath, forgedBundle, 0o644)
 	code, out, errOut = runExplain(t, forgedPath)
-	if code != ExitMismatch || !strings.Contains(errOut, "certificate-source-repository") || !strings.Contains(out, "CONTRADICTS") {
+	if code != ExitMismatch || !strings.Contains(errOut, "certificate-source-repository") || !strings.Contains(out, "CONTRADICTS") || !strings.Contains(out, "conforms to") {
 		t.Errorf("forged: exit %d\nstdout %s\nstderr %s", code, out, errOut)
+	}
+
+	// A statement that breaks the schema (a non-numeric repository id) is
+	// explained, with the pointer of the bad field.
+	bad := strings.Replace(string(payload), `"repository_id":"495574555"`, `"repository_id":"x"`, 1)
+	badPath := filepath.Join(dir, "bad.json")
+	_ = os.WriteFile(badPath, []byte(bad), 0o644)
+	if code, out, _ := runExplain(t, badPath); code != ExitOK || !strings.Contains(out, `at "/predicate/buildDefinition/internalParameters/github/repository_id"`) {
+		t.Errorf("schema violation: exit %d\n%s", code, out)
 	}
 
 	// Not a provenance document; missing file; no argument.
