@@ -22,6 +22,7 @@ import (
 // Fulcio and Rekor clients, as a CI job would.
 type trustFixture struct {
 	env    *trusttest.Env
+	root   string // the forge's repositories
 	forge  *httptest.Server
 	commit string
 }
@@ -36,7 +37,7 @@ func newTrustFixture(t testing.TB) *trustFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &trustFixture{env: trusttest.Start(t), forge: httptest.NewServer(gitforge.New(root)), commit: c.SHA}
+	f := &trustFixture{env: trusttest.Start(t), root: root, forge: httptest.NewServer(gitforge.New(root)), commit: c.SHA}
 	t.Cleanup(f.forge.Close)
 	return f
 }
@@ -141,6 +142,42 @@ func TestTrustServices(t *testing.T) {
 		}
 		_, err = v.Verify(ctx, in)
 		wantCheck(t, err, "issuer-allowed")
+	})
+	t.Run("GitLab CI job", func(t *testing.T) {
+		c, err := gitforge.CreateRepo(f.root, "octo-group/octo-pkg", map[string]string{".gitlab-ci.yml": "publish: {}"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec := oidc.JobSpec{Platform: oidc.GitLabCI, Repository: "octo-group/octo-pkg", SHA: c.SHA, Ref: "refs/heads/main"}
+		iss := f.env.Services.Issuer()
+		v, err := New(Config{
+			TrustedRoots: []RootConfig{{Name: RootPrivate, JSON: f.env.Services.TrustedRootJSON()}},
+			Policy:       Policy{Default: Rules{AllowedIssuers: []string{iss.GitHubIssuerURL(), iss.GitLabIssuerURL()}}},
+			Commit:       commit.Config{Rewrites: commit.Rewrites{{Prefix: "https://gitlab.com/", Replacement: f.forge.URL + "/"}}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := Input{Name: "octo-pkg", Version: "1.0.0", Tarball: tarball,
+			PackageJSON: json.RawMessage(`{"repository":"git+https://gitlab.com/octo-group/octo-pkg.git"}`),
+			Bundle:      f.sign(t, spec, "octo-pkg", "1.0.0", tarball)}
+		res, err := v.Verify(ctx, in)
+		if err != nil {
+			t.Fatalf("Verify: %v", err)
+		}
+		if res.Summary.CI != provenance.GitLabCI || res.Issuer != iss.GitLabIssuerURL() || res.CommitStatus != StatusVerified {
+			t.Errorf("Result = %+v, summary %+v", res, res.Summary)
+		}
+		v, err = New(Config{
+			TrustedRoots: []RootConfig{{Name: RootPrivate, JSON: f.env.Services.TrustedRootJSON()}},
+			Policy: Policy{Default: Rules{AllowedIssuers: []string{iss.GitLabIssuerURL()}, CommitCheck: CommitOff,
+				TrustedPublishers: []TrustedPublisher{{Repository: "https://gitlab.com/octo-group/octo-pkg", Workflow: "release.gitlab-ci.yml"}}}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = v.Verify(ctx, in)
+		wantCheck(t, err, "trusted-publisher")
 	})
 	t.Run("commit warn", func(t *testing.T) {
 		in := in
