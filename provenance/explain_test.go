@@ -126,3 +126,18 @@ func FuzzExplain(f *testing.F) {
 		}
 	})
 }
+
+func TestExplainSizeLimit(t *testing.T) {
+	st, err := provenance.BuildStatement(lookup(npmtest.GitHubEnv()), "a", "1.0.0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := `{"dsseEnvelope":{"payload":"` + base64.StdEncoding.EncodeToString(st) + `","payloadType":"application/vnd.in-toto+json"}}`
+	pad := func(n int) []byte { return []byte(b + strings.Repeat(" ", n-len(b))) }
+	if _, err := provenance.Explain(pad(provenance.MaxExplainBytes)); err != nil {
+		t.Errorf("at the limit: %v", err)
+	}
+	if _, err := provenance.Explain(pad(provenance.MaxExplainBytes + 1)); !errors.Is(err, provenance.ErrStatement) {
+		t.Errorf("one past the limit: %v", err)
+	}
+}
