@@ -27,15 +27,16 @@ type Result struct {
 }
 
 // LibnpmpublishDir returns the directory of the libnpmpublish bundled with
-// the machine's npm, skipping the test when npm is not installed.
+// the machine's npm. Node and npm are part of the test environment, so
+// their absence fails the test rather than skipping it.
 func LibnpmpublishDir(t testing.TB) string {
 	t.Helper()
 	if _, err := exec.LookPath("node"); err != nil {
-		t.Skip("node is not installed")
+		t.Fatal("node is not installed; the npm parity tests need Node 20+ and npm")
 	}
 	out, err := exec.Command("npm", "root", "-g").Output()
 	if err != nil {
-		t.Skipf("npm is not installed: %v", err)
+		t.Fatalf("npm root -g: %v; the npm parity tests need npm", err)
 	}
 	dir := filepath.Join(strings.TrimSpace(string(out)), "npm", "node_modules", "libnpmpublish")
 	if _, err := os.Stat(filepath.Join(dir, "lib", "provenance.js")); err != nil {
