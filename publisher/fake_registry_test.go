@@ -26,6 +26,9 @@ type fakeRegistry struct {
 	reqs   []string
 	fail   map[string]int // "METHOD path" → how many times to answer 503 first
 	reject string         // when set, PUTs get 422 with this message
+	// lostAnswers is how many accepted PUTs are answered 502, as when a
+	// proxy loses the registry's answer.
+	lostAnswers int
 }
 
 type recordedPut struct {
@@ -110,6 +113,11 @@ func (f *fakeRegistry) serve(w http.ResponseWriter, r *http.Request) {
 		p.Versions[v] = m
 		for tag, tv := range b.DistTags {
 			p.DistTags[tag] = tv
+		}
+		if f.lostAnswers > 0 {
+			f.lostAnswers--
+			http.Error(w, "bad gateway", http.StatusBadGateway)
+			return
 		}
 		writeJSON(http.StatusCreated, map[string]bool{"ok": true})
 	default:

@@ -32,9 +32,11 @@ type caller struct {
 
 // response is a fully read HTTP response.
 type response struct {
-	status int
-	header http.Header
-	body   []byte
+	// attempts is how many requests were sent to get this response.
+	attempts int
+	status   int
+	header   http.Header
+	body     []byte
 }
 
 // do sends the request built by newReq. retryAll allows retrying after a
@@ -59,12 +61,14 @@ func (c *caller) do(ctx context.Context, method, url string, header http.Header,
 		case resp.status >= 500 && retryAll:
 			retry = true
 		default:
+			resp.attempts = attempt + 1
 			return resp, nil
 		}
 		if !retry || attempt >= c.retries || ctx.Err() != nil {
 			if err != nil {
 				return nil, err
 			}
+			resp.attempts = attempt + 1
 			return resp, nil
 		}
 		slog.DebugContext(ctx, "retrying request", slog.String("method", method), slog.String("url", url),

@@ -510,6 +510,10 @@ func (r *run) put(ctx context.Context, body []byte) (*PublishedInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("PUT %s: %w", u, err)
 	}
+	if (resp.status == http.StatusForbidden || resp.status == http.StatusConflict) && resp.attempts > 1 && r.publishedByUs(ctx) {
+		// An earlier attempt arrived after all; the conflict is our own version.
+		resp.status = http.StatusCreated
+	}
 	if resp.status < 200 || resp.status > 299 {
 		return nil, registryError(http.MethodPut, u, resp)
 	}
@@ -519,6 +523,24 @@ func (r *run) put(ctx context.Context, body []byte) (*PublishedInfo, error) {
 		Status:     resp.status,
 		Notice:     resp.header.Get("Npm-Notice"),
 	}, nil
+}
+
+// publishedByUs reports whether the registry holds this version with the
+// integrity of the bytes we sent.
+func (r *run) publishedByUs(ctx context.Context) bool {
+	resp, err := r.c.do(ctx, http.MethodGet, r.packumentURL(), r.authHeader(), nil, true)
+	if err != nil || resp.status != http.StatusOK {
+		return false
+	}
+	var p npmwire.Packument
+	if json.Unmarshal(resp.body, &p) != nil {
+		return false
+	}
+	var vm npmwire.VersionManifest
+	if json.Unmarshal(p.Versions[r.tarball.Version], &vm) != nil {
+		return false
+	}
+	return vm.Dist.Integrity == r.tarball.Integrity
 }
 
 // pageURL finds the package's web page: npmjs.com for the public

@@ -470,6 +470,30 @@ func TestPlainPublishAndRejection(t *testing.T) {
 	}
 }
 
+// TestLostAnswer: the first PUT arrives but its answer is lost (502); the
+// retry meets the registry's conflict, and the publisher confirms the
+// stored version is its own instead of failing.
+func TestLostAnswer(t *testing.T) {
+	reg := newFakeRegistry(t, testToken)
+	reg.lostAnswers = 1
+	res, err := Publish(context.Background(), Options{Path: writePackage(t, "lost-answer", "1.0.0", nil), Registry: reg.URL(),
+		Getenv: envFunc(map[string]string{"NPM_TOKEN": testToken}), Backoff: time.Millisecond})
+	if err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	if reg.putCount() != 2 || res.Published == nil {
+		t.Errorf("%d PUTs, published %+v", reg.putCount(), res.Published)
+	}
+	// A lost answer with no retry left is reported, not guessed at.
+	reg.lostAnswers = 1
+	_, err = Publish(context.Background(), Options{Path: writePackage(t, "lost-answer", "1.0.1", nil), Registry: reg.URL(), Retries: -1,
+		Getenv: envFunc(map[string]string{"NPM_TOKEN": testToken}), Backoff: time.Millisecond})
+	var re *RegistryError
+	if !errors.As(err, &re) || re.Status != 502 || !errors.Is(err, ErrRegistry) {
+		t.Fatalf("lost answer without retry: %v", err)
+	}
+}
+
 func TestExitCodes(t *testing.T) {
 	for _, tc := range []struct {
 		err  error
