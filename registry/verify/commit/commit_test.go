@@ -56,6 +56,17 @@ func newForge(t *testing.T) *forge {
 	return f
 }
 
+type forgeServer struct {
+	name    string
+	handler http.Handler
+}
+
+// servers are the forge as gitforge serves it (any object may be wanted)
+// and as a stock git http-backend does (only ref tips).
+func (f *forge) servers() []forgeServer {
+	return []forgeServer{{"any-sha1-in-want", gitforge.New(f.root)}, {"tips-only", strictHandler(f.root)}}
+}
+
 // strictHandler serves root with a stock `git http-backend` that only lets
 // clients want what the refs point at (git's default), so the checker must
 // fall back to walking the history.
@@ -88,13 +99,7 @@ func wantErr(t *testing.T, err error, kind error) {
 func TestGitAgainstRealGit(t *testing.T) {
 	f := newForge(t)
 	missing := strings.Repeat("ab", 20)
-	for _, srv := range []struct {
-		name    string
-		handler http.Handler
-	}{
-		{"any-sha1-in-want", gitforge.New(f.root)},
-		{"tips-only", strictHandler(f.root)},
-	} {
+	for _, srv := range f.servers() {
 		t.Run(srv.name, func(t *testing.T) {
 			s := httptest.NewServer(srv.handler)
 			defer s.Close()
@@ -150,13 +155,7 @@ func (b *countingBody) Read(p []byte) (int, error) {
 // one byte under it, for both the one-commit fetch and the history fallback.
 func TestGitPackLimit(t *testing.T) {
 	f := newForge(t)
-	for _, srv := range []struct {
-		name    string
-		handler http.Handler
-	}{
-		{"any-sha1-in-want", gitforge.New(f.root)},
-		{"tips-only", strictHandler(f.root)},
-	} {
+	for _, srv := range f.servers() {
 		t.Run(srv.name, func(t *testing.T) {
 			s := httptest.NewServer(srv.handler)
 			defer s.Close()
