@@ -178,15 +178,15 @@ func rawChecks(b testing.TB, raw []byte, tr *root.TrustedRoot) []ecdsaCheck {
 // parse it, then Verify it against the tarball's sha512 with a verifier
 // built once.
 func benchSigstoreGo(b *testing.B, sv *sgverify.Verifier, raw, tarball []byte) {
-		b.ReportAllocs()
-		for b.Loop() {
-			var bun bundle.Bundle
-			if err := bun.UnmarshalJSON(raw); err != nil {
-				b.Fatal(err)
-			}
-			digest := sha512.Sum512(tarball)
-			if _, err := sv.Verify(&bun, sgverify.NewPolicy(sgverify.WithArtifactDigest("sha512", digest[:]), sgverify.WithoutIdentitiesUnsafe())); err != nil {
-				b.Fatal(err)
-			}
+	b.ReportAllocs()
+	for b.Loop() {
+		var bun bundle.Bundle
+		if err := bun.UnmarshalJSON(raw); err != nil {
+			b.Fatal(err)
 		}
+		digest := sha512.Sum512(tarball)
+		if _, err := sv.Verify(&bun, sgverify.NewPolicy(sgverify.WithArtifactDigest("sha512", digest[:]), sgverify.WithoutIdentitiesUnsafe())); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
