@@ -11,8 +11,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +23,12 @@ import (
 	"github.com/provenant/provenant/provenance"
 	"github.com/provenant/provenant/registry/verify"
 )
+
+func TestMain(m *testing.M) {
+	// Keep test and benchmark output readable; errors still fail tests.
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	os.Exit(m.Run())
+}
 
 // fakeVerifier stands in for registry/verify in unit tests: it accepts a
 // version without a bundle, records a bundle's trust root as given, and

@@ -395,17 +395,69 @@ func (s *Server) getTarball(c echo.Context, name, file string) error {
 	if etagMatch(c.Request().Header.Get("If-None-Match"), tag) {
 		return c.NoContent(http.StatusNotModified)
 	}
+	if c.Request().Method == http.MethodHead {
+		h.Set("Content-Type", "application/octet-stream")
+		h.Set("Content-Length", strconv.FormatInt(sv.Size, 10))
+		return c.NoContent(http.StatusOK)
+	}
+	if b, ok := s.tarballs.get(sv.TarballKey); ok {
+		return c.Blob(http.StatusOK, "application/octet-stream", b)
+	}
+	if sv.Size <= maxCachedTarballBytes {
+		b, err := s.readBlob(c.Request().Context(), sv.TarballKey)
+		if err != nil {
+			return err
+		}
+		s.tarballs.put(sv.TarballKey, b)
+		return c.Blob(http.StatusOK, "application/octet-stream", b)
+	}
 	r, size, err := s.store.OpenBlob(c.Request().Context(), sv.TarballKey)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
 	h.Set("Content-Length", strconv.FormatInt(size, 10))
-	if c.Request().Method == http.MethodHead {
-		h.Set("Content-Type", "application/octet-stream")
-		return c.NoContent(http.StatusOK)
-	}
 	return c.Stream(http.StatusOK, "application/octet-stream", r)
+}
+
+// Tarball cache bounds: blobs are immutable and content-addressed, so
+// small ones are kept in memory, first in first out.
+const (
+	maxCachedTarballBytes = 1 << 20
+	tarballCacheBytes     = 64 << 20
+)
+
+// blobCache holds small immutable blobs by key, up to a total size.
+type blobCache struct {
+	mu    sync.Mutex
+	data  map[string][]byte
+	order []string
+	size  int
+}
+
+func (bc *blobCache) get(key string) ([]byte, bool) {
+	bc.mu.Lock()
+	defer bc.mu.Unlock()
+	b, ok := bc.data[key]
+	return b, ok
+}
+
+func (bc *blobCache) put(key string, b []byte) {
+	bc.mu.Lock()
+	defer bc.mu.Unlock()
+	if bc.data == nil {
+		bc.data = map[string][]byte{}
+	}
+	if _, ok := bc.data[key]; ok {
+		return
+	}
+	for bc.size+len(b) > tarballCacheBytes && len(bc.order) > 0 {
+		old := bc.order[0]
+		bc.order = bc.order[1:]
+		bc.size -= len(bc.data[old])
+		delete(bc.data, old)
+	}
+	bc.data[key], bc.size, bc.order = b, bc.size+len(b), append(bc.order, key)
 }
 
 // readBlob reads a whole blob.

@@ -99,6 +99,7 @@ type Server struct {
 	signer     *signer
 	echo       *echo.Echo
 	cache      *cache
+	tarballs   blobCache
 	locks      [64]sync.Mutex
 	metrics    *metrics
 	validate   func([]byte) error
