@@ -148,12 +148,17 @@ func summarizeV02(s *Summary, p *structpb.Struct) error {
 		if s.WorkflowPath == "" {
 			s.WorkflowPath = field(env, "pipeline", "ref")
 		}
-		// GitLab's token says refs/heads/ or refs/tags/ by ref_type; npm's
-		// parameters carry CI_COMMIT_BRANCH only for branch pipelines.
-		if b := field(params, "CI_COMMIT_BRANCH"); b != "" {
+		// GitLab's token says refs/heads/ or refs/tags/ by ref_type. npm's
+		// parameters have no CI_COMMIT_TAG; they carry CI_COMMIT_BRANCH in
+		// branch pipelines, and merge request pipelines run on the source
+		// branch, so any other pipeline with a ref name ran on a tag.
+		switch b, name := field(params, "CI_COMMIT_BRANCH"), field(params, "CI_COMMIT_REF_NAME"); {
+		case b != "":
 			s.SourceRef = "refs/heads/" + b
-		} else if t := field(params, "CI_COMMIT_REF_NAME"); t != "" {
-			s.SourceRef = "refs/tags/" + t
+		case name != "" && field(params, "CI_PIPELINE_SOURCE") == "merge_request_event":
+			s.SourceRef = "refs/heads/" + name
+		case name != "":
+			s.SourceRef = "refs/tags/" + name
 		}
 		s.WorkflowRef = s.SourceRef
 		s.TriggerEvent = field(params, "CI_PIPELINE_SOURCE")

@@ -31,9 +31,9 @@ func fulcioExtensions(env map[string]string) certificate.Extensions {
 			RunnerEnvironment:               env["RUNNER_ENVIRONMENT"],
 		}
 	}
-	ref := "refs/heads/" + env["CI_COMMIT_BRANCH"]
-	if env["CI_COMMIT_BRANCH"] == "" {
-		ref = "refs/tags/" + env["CI_COMMIT_REF_NAME"]
+	ref := "refs/tags/" + env["CI_COMMIT_TAG"] // ref_type tag
+	if env["CI_COMMIT_TAG"] == "" {
+		ref = "refs/heads/" + env["CI_COMMIT_REF_NAME"] // ref_type branch
 	}
 	project := env["CI_SERVER_URL"] + "/" + env["CI_PROJECT_PATH"]
 	return certificate.Extensions{

@@ -143,7 +143,8 @@ func With(base map[string]string, kv ...string) map[string]string { return with(
 
 // Cases returns the CI jobs of the parity test: GitHub Actions branch
 // push, tag whose ref contains "@", reusable workflow, self-hosted runner
-// on GitHub Enterprise Server, and GitLab CI branch and tag pipelines.
+// on GitHub Enterprise Server, and GitLab CI branch, tag and merge request
+// pipelines.
 func Cases() []Case {
 	gh, gl := GitHubEnv(), GitLabEnv()
 	return []Case{
@@ -179,5 +180,12 @@ func Cases() []Case {
 			"CI_RUNNER_EXECUTABLE_ARCH", Unset,
 			"CI_DEPENDENCY_PROXY_SERVER", Unset),
 			PackageName: "hello-provenance", Version: "1.2.3"},
+		{Name: "gitlab-merge-request", Env: with(gl,
+			"CI_COMMIT_BRANCH", Unset,
+			"CI_COMMIT_REF_NAME", "feature/x",
+			"CI_COMMIT_REF_SLUG", "feature-x",
+			"CI_PIPELINE_SOURCE", "merge_request_event",
+			"CI_MERGE_REQUEST_IID", "12"),
+			PackageName: "hello-provenance", Version: "1.2.4-pr.12"},
 	}
 }
