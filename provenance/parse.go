@@ -175,9 +175,11 @@ func summarizeV02(s *Summary, p *structpb.Struct) error {
 		uri := strings.TrimPrefix(cs.GetUri(), "git+")
 		repo, ref, _ := strings.Cut(uri, "@")
 		s.SourceRepositoryURI, s.SourceRef = repo, ref
+		// The workflow comes from GITHUB_WORKFLOW_REF, split as npm splits
+		// it; entryPoint (the workflow path in gha/v2) is the fallback.
 		s.WorkflowPath = cs.GetEntryPoint()
-		if _, wref, ok := strings.Cut(field(env, "GITHUB_WORKFLOW_REF"), "@"); ok {
-			s.WorkflowRef = wref
+		if path, wref, ok := splitWorkflowRef(field(env, "GITHUB_WORKFLOW_REF"), field(env, "GITHUB_REPOSITORY")); ok {
+			s.WorkflowPath, s.WorkflowRef = path, wref
 		}
 		s.TriggerEvent = field(env, "GITHUB_EVENT_NAME")
 		s.SourceRepositoryID = field(env, "GITHUB_REPOSITORY_ID")
