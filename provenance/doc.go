@@ -28,26 +28,29 @@
 // (Statement v0.1 and v1; SLSA v0.2 and v1; the GitHub build types
 // https://github.com/npm/cli/gha@v0, https://github.com/npm/cli/gha/v2 and
 // [GitHubBuildType], and the GitLab build type) into one [Summary].
+// [Explain] does the same for a Sigstore bundle or an npm attestations
+// response and compares the statement with the signing certificate's
+// claims, without verifying any signature.
 //
 // # Checks
 //
 // Every check is a pure function that returns nil or a [*CheckError] whose
 // Check field is one of these stable names:
 //
-//	subject-count                  the statement has exactly one subject
-//	subject-name                   the subject name is PURL(name, version)
-//	subject-digest                 the subject sha512 is the tarball's digest
-//	certificate-source-repository  statement source repository = cert .1.12
-//	certificate-source-commit      statement commit = cert .1.13
-//	certificate-source-ref         statement ref = cert .1.14
+//	subject-count                           the statement has exactly one subject
+//	subject-name                            the subject name is PURL(name, version)
+//	subject-digest                          the subject sha512 is the tarball's digest
+//	certificate-source-repository           statement source repository = cert .1.12
+//	certificate-source-commit               statement commit = cert .1.13
+//	certificate-source-ref                  statement ref = cert .1.14
 //	certificate-source-repository-id        GitHub repository_id = cert .1.15
 //	certificate-source-repository-owner-id  GitHub repository_owner_id = cert .1.17
-//	certificate-build-config       workflow file URI@ref = cert .1.18
-//	certificate-build-trigger      trigger event = cert .1.20
-//	certificate-run-invocation     build-summary URL = cert .1.21
-//	certificate-runner-environment runner environment = cert .1.11
-//	repository-missing             package.json has no usable "repository"
-//	repository-url                 normalised package.json repository = source repository
+//	certificate-build-config                workflow file URI@ref = cert .1.18
+//	certificate-build-trigger               trigger event = cert .1.20
+//	certificate-run-invocation              build-summary URL = cert .1.21
+//	certificate-runner-environment          runner environment = cert .1.11
+//	repository-missing                      package.json has no usable "repository"
+//	repository-url                          normalised package.json repository = source repository
 //
 // The certificate checks follow npm-protocol.md §6.2: npm's registry compares
 // the (falsifiable) statement with the (non-falsifiable) Fulcio certificate
