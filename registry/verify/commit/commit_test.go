@@ -296,6 +296,55 @@ func TestCache(t *testing.T) {
 	})
 }
 
+// TestCacheSharesConcurrentChecks starts many checks of one commit while
+// the first is still running: the wrapped checker runs once.
+func TestCacheSharesConcurrentChecks(t *testing.T) {
+	release := make(chan struct{})
+	var calls atomic.Int32
+	slow := CheckerFunc(func(ctx context.Context, repoURL, sha string) error {
+		calls.Add(1)
+		<-release
+		return nil
+	})
+	c := Cached(slow, 10, time.Hour, time.Minute, nil)
+	sha := strings.Repeat("a", 40)
+	const n = 20
+	errs := make(chan error, n)
+	for range n {
+		go func() { errs <- c.Check(context.Background(), "https://h/o/r", sha) }()
+	}
+	for calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // let the others queue behind the first
+	close(release)
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := calls.Load(); got != 1 {
+		t.Fatalf("checker ran %d times, want 1", got)
+	}
+	// A waiter whose context ends stops waiting with ErrUnavailable.
+	block := make(chan struct{})
+	defer close(block)
+	c = Cached(CheckerFunc(func(ctx context.Context, repoURL, sha string) error { <-block; return nil }), 10, time.Hour, time.Minute, nil)
+	go c.Check(context.Background(), "https://h/o/r", sha)
+	for {
+		c.(*cache).mu.Lock()
+		started := len(c.(*cache).inflight) == 1
+		c.(*cache).mu.Unlock()
+		if started {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	wantErr(t, c.Check(ctx, "https://h/o/r", sha), ErrUnavailable)
+}
+
 func TestTimeout(t *testing.T) {
 	slow := CheckerFunc(func(ctx context.Context, repoURL, sha string) error {
 		<-ctx.Done()
