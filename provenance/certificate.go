@@ -21,10 +21,11 @@ var ErrMissingStatementField = errors.New("field missing in provenance statement
 //
 // Source repository URI, commit, ref, build config URI and run invocation
 // URI must be present on both sides and equal. Repository and owner ids,
-// trigger event and runner environment are compared when the statement
-// carries them (GitLab statements have no runner environment; npm 9
-// GitHub statements had no runner in the builder id). The first mismatch
-// is returned as a [*CheckError] named certificate-*.
+// trigger event and runner environment are compared when both sides carry
+// them (GitLab statements have no runner environment; npm 9 GitHub
+// statements had no runner in the builder id; certificates from before
+// Fulcio's v2 extensions lack the ids). The first mismatch is returned as
+// a [*CheckError] named certificate-*.
 func CheckCertificate(s *Summary, ext certificate.Extensions) error {
 	required := []struct {
 		check, statement, cert string
@@ -49,7 +50,7 @@ func CheckCertificate(s *Summary, ext certificate.Extensions) error {
 		{"certificate-runner-environment", s.RunnerEnvironment, ext.RunnerEnvironment},
 	}
 	for _, c := range optional {
-		if c.statement == "" {
+		if c.statement == "" || c.cert == "" {
 			continue
 		}
 		if err := compare(c.check, c.statement, c.cert); err != nil {
