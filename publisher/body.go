@@ -40,6 +40,14 @@ func buildBody(t *pack.Tarball, registry *url.URL, tag, access string, bundleJSO
 		return err
 	}
 	dist := npmwire.Dist{Integrity: t.Integrity, Shasum: t.Shasum, Tarball: tarballURL(registry, t.Name, t.Version)}
+	if _, ok := manifest["readme"]; !ok && t.ReadmeFilename != "" {
+		if err := set("readme", t.Readme); err != nil {
+			return nil, err
+		}
+		if err := set("readmeFilename", t.ReadmeFilename); err != nil {
+			return nil, err
+		}
+	}
 	if err := set("_id", t.Name+"@"+t.Version); err != nil {
 		return nil, err
 	}

@@ -122,6 +122,13 @@ func checkPublishedBody(t *testing.T, put recordedPut, name, version string) (ta
 	if vm.ID != name+"@"+version || vm.Dist.Integrity != integrityOf(tarball) || vm.Dist.Shasum == "" {
 		t.Errorf("version manifest _id=%q dist=%+v", vm.ID, vm.Dist)
 	}
+	var readme struct {
+		Readme         string `json:"readme"`
+		ReadmeFilename string `json:"readmeFilename"`
+	}
+	if err := json.Unmarshal(m, &readme); err != nil || readme.ReadmeFilename != "README.md" || readme.Readme != "# hello\n" {
+		t.Errorf("readme = %+v", readme)
+	}
 	if !strings.HasSuffix(vm.Dist.Tarball, "/"+name+"/-/"+filepath.Base(name)+"-"+version+".tgz") {
 		t.Errorf("dist.tarball = %s", vm.Dist.Tarball)
 	}

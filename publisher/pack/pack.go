@@ -37,6 +37,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -80,6 +81,34 @@ type Tarball struct {
 	SHA512 string `json:"sha512"`
 	// Filename is npm's file name: "@scope/name" becomes "scope-name-<version>.tgz".
 	Filename string `json:"filename"`
+	// Readme and ReadmeFilename are what npm adds to the published
+	// manifest: the package root's README (a Markdown one preferred).
+	Readme         string `json:"-"`
+	ReadmeFilename string `json:"-"`
+}
+
+// readmeRE is npm's test for a Markdown README name (@npmcli/package-json).
+var readmeRE = regexp.MustCompile(`(?i)\.m?a?r?k?d?o?w?n?$`)
+
+// pickReadme chooses the README npm would: among root files named README
+// or README.* (any case), the first Markdown-looking one, else the last
+// plain "README".
+func pickReadme(names []string) string {
+	sort.Strings(names)
+	pick := ""
+	for _, n := range names {
+		up := strings.ToUpper(n)
+		if up != "README" && !strings.HasPrefix(up, "README.") {
+			continue
+		}
+		if readmeRE.MatchString(n) {
+			return n
+		}
+		if strings.HasSuffix(n, "README") {
+			pick = n
+		}
+	}
+	return pick
 }
 
 // manifest holds the package.json fields packing reads.
@@ -223,6 +252,19 @@ func Dir(dir string) (*Tarball, error) {
 	if err != nil {
 		return nil, err
 	}
+	if entries, err := os.ReadDir(dir); err == nil {
+		var names []string
+		for _, e := range entries {
+			if e.Type().IsRegular() {
+				names = append(names, e.Name())
+			}
+		}
+		if n := pickReadme(names); n != "" {
+			if b, err := os.ReadFile(filepath.Join(dir, n)); err == nil && len(b) <= limits.MaxPackageJSONBytes {
+				t.Readme, t.ReadmeFilename = string(b), n
+			}
+		}
+	}
 	if len(gz) > limits.MaxTarballBytes {
 		return nil, fmt.Errorf("%w: tarball is %d bytes, over the limit of %d", ErrInvalidPackage, len(gz), limits.MaxTarballBytes)
 	}
@@ -279,6 +321,14 @@ func Read(b []byte) (*Tarball, error) {
 			rel = rel[i+1:]
 		}
 		t.Files = append(t.Files, File{Path: rel, Size: h.Size, Mode: h.Mode & 0o7777})
+		if !strings.Contains(rel, "/") && pickReadme([]string{rel}) != "" && h.Size <= limits.MaxPackageJSONBytes &&
+			(t.ReadmeFilename == "" || (pickReadme([]string{t.ReadmeFilename, rel}) == rel && rel != t.ReadmeFilename)) {
+			data, err := io.ReadAll(tr)
+			if err != nil {
+				return nil, fmt.Errorf("%w: reading %s: %v", ErrInvalidPackage, rel, err)
+			}
+			t.Readme, t.ReadmeFilename = string(data), rel
+		}
 		if h.Name == "package/package.json" {
 			if h.Size > limits.MaxPackageJSONBytes {
 				return nil, fmt.Errorf("%w: package.json is %d bytes, over the limit of %d", ErrInvalidPackage, h.Size, limits.MaxPackageJSONBytes)

@@ -410,3 +410,20 @@ func FuzzRule(f *testing.F) {
 		_ = r.match(p, true)
 	})
 }
+
+func TestPickReadme(t *testing.T) {
+	for _, tc := range []struct {
+		names []string
+		want  string
+	}{
+		{[]string{"index.js", "README"}, "README"},
+		{[]string{"README", "README.md"}, "README.md"},
+		{[]string{"readme.markdown", "README.txt"}, "readme.markdown"},
+		{[]string{"README.txt"}, ""},
+		{[]string{"READMEX.md"}, ""},
+	} {
+		if got := pickReadme(tc.names); got != tc.want {
+			t.Errorf("pickReadme(%v) = %q, want %q", tc.names, got, tc.want)
+		}
+	}
+}
