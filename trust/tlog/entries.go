@@ -35,8 +35,10 @@ var (
 	ErrDuplicate = errors.New("an equivalent entry already exists in the transparency log")
 	// ErrNotFound: no such entry (404).
 	ErrNotFound = fmt.Errorf("entry not found: %w", fs.ErrNotExist)
-	// ErrBusy: tessera pushed back (503 with Retry-After).
+	// ErrBusy: too many entries are waiting (503 with Retry-After).
 	ErrBusy = errors.New("the log is busy; retry later")
+	// ErrClosed: the log is shutting down (503).
+	ErrClosed = fmt.Errorf("%w: the log is shutting down", ErrBusy)
 )
 
 // A DuplicateError is ErrDuplicate with the existing entry's UUID.
@@ -147,8 +149,11 @@ func (l *Log) addLeaf(ctx context.Context, leaf []byte) (*Entry, error) {
 		return nil, &DuplicateError{UUID: l.uuid(lh[:])}
 	}
 	now := l.cfg.Now()
-	idx, err := l.appender.Add(ctx, tessera.NewEntry(leaf))()
+	idx, err := l.submit(ctx, leaf)
 	if err != nil {
+		if errors.Is(err, ErrBusy) {
+			return nil, err
+		}
 		if errors.Is(err, tessera.ErrPushback) {
 			return nil, fmt.Errorf("%w: %v", ErrBusy, err)
 		}

@@ -80,8 +80,8 @@ const (
 	// DefaultBatchMaxSize is how many entries tessera sequences at once.
 	DefaultBatchMaxSize = 256
 	// DefaultBatchMaxAge bounds how long an entry waits for its batch to
-	// fill; at low load it is most of a POST's latency.
-	DefaultBatchMaxAge = 10 * time.Millisecond
+	// fill. Batches grow by group commit (see group.go), so it can be short.
+	DefaultBatchMaxAge = time.Millisecond
 	// DefaultCheckpointInterval is how often tessera publishes its C2SP
 	// checkpoint (tessera's POSIX driver allows no less than 100 ms).
 	DefaultCheckpointInterval = 200 * time.Millisecond
@@ -143,10 +143,15 @@ type Log struct {
 	mu     sync.RWMutex
 	byLeaf map[[32]byte]uint64
 
-	headMu sync.Mutex
-	head   *treeHead
+	headMu      sync.Mutex
+	head        *treeHead
+	headCompute sync.Mutex // one computation per new size; others wait and reuse
 
 	tiles *tileCache
+
+	pending    chan *pendingEntry
+	committed  chan struct{}
+	stopCommit context.CancelFunc
 }
 
 // Open opens the log in cfg.Dir, creating it (key, tree ID, storage) when
@@ -217,6 +222,11 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 	}
 	l.appender, l.shutdown, l.reader, l.cancel = appender, shutdown, reader, cancel
 	l.tiles = newTileCache(reader.ReadTile, tileCacheSize)
+	l.pending = make(chan *pendingEntry, cfg.Pushback)
+	l.committed = make(chan struct{})
+	cctx, stopCommit := context.WithCancel(tctx)
+	l.stopCommit = stopCommit
+	go l.commit(cctx)
 	if err := l.loadIndex(ctx); err != nil {
 		l.Close()
 		return nil, err
@@ -333,6 +343,11 @@ func (l *Log) entryBody(ctx context.Context, i, size uint64) ([]byte, error) {
 // Close drains pending appends and releases the log's files.
 func (l *Log) Close() error {
 	var errs []error
+	if l.stopCommit != nil {
+		// Stop taking batches; tessera then drains what it holds.
+		l.stopCommit()
+		<-l.committed
+	}
 	if l.shutdown != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		errs = append(errs, l.shutdown(ctx))
@@ -380,12 +395,22 @@ type treeHead struct {
 // headAt returns the signed tree head for size, which must not exceed the
 // integrated size.
 func (l *Log) headAt(ctx context.Context, size uint64, pb *client.ProofBuilder) (*treeHead, error) {
-	l.headMu.Lock()
-	if h := l.head; h != nil && h.size == size {
-		l.headMu.Unlock()
+	cached := func() *treeHead {
+		l.headMu.Lock()
+		defer l.headMu.Unlock()
+		if h := l.head; h != nil && h.size == size {
+			return h
+		}
+		return nil
+	}
+	if h := cached(); h != nil {
 		return h, nil
 	}
-	l.headMu.Unlock()
+	l.headCompute.Lock()
+	defer l.headCompute.Unlock()
+	if h := cached(); h != nil {
+		return h, nil
+	}
 	var root []byte
 	if size == 0 {
 		root = rfc6962.DefaultHasher.EmptyRoot()
