@@ -6,16 +6,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"path"
 	"strings"
 	"unicode/utf16"
 
 	"github.com/provenant/provenant/npmwire"
+	"github.com/provenant/provenant/provenance"
 	"github.com/provenant/provenant/publisher/pack"
 )
 
 // tarballURL is the advisory dist.tarball npm writes:
-// <registry>/<escaped name>/-/<unscoped name>-<version>.tgz, with https
+// <registry>/<name>/-/<name>-<version>.tgz, with https
 // rewritten to http (the registry replaces it anyway).
 func tarballURL(registry *url.URL, name, version string) string {
 	u := *registry
@@ -23,7 +23,28 @@ func tarballURL(registry *url.URL, name, version string) string {
 		u.Scheme = "http"
 	}
 	base := strings.TrimSuffix(u.String(), "/")
-	return base + "/" + name + "/-/" + path.Base(name) + "-" + version + ".tgz"
+	return base + "/" + name + "/-/" + name + "-" + version + ".tgz"
+}
+
+// hostedDefaults returns the "homepage" and "bugs" npm's normalize-package-data
+// derives from a repository on github.com, gitlab.com or bitbucket.org.
+func hostedDefaults(repository json.RawMessage) (homepage string, bugs map[string]string) {
+	if len(repository) == 0 {
+		return "", nil
+	}
+	u, err := provenance.NormalizeRepositoryURL(repository)
+	if err != nil {
+		return "", nil
+	}
+	pu, err := url.Parse(u)
+	if err != nil || pu.Scheme != "https" || strings.Count(strings.Trim(pu.Path, "/"), "/") != 1 {
+		return "", nil
+	}
+	switch pu.Host {
+	case "github.com", "gitlab.com", "bitbucket.org":
+		return u + "#readme", map[string]string{"url": u + "/issues"}
+	}
+	return "", nil
 }
 
 // buildBody builds npm's publish body: the package.json with "_id" and
@@ -46,6 +67,18 @@ func buildBody(t *pack.Tarball, registry *url.URL, tag, access string, bundleJSO
 		}
 		if err := set("readmeFilename", t.ReadmeFilename); err != nil {
 			return nil, err
+		}
+	}
+	if home, bugs := hostedDefaults(manifest["repository"]); home != "" {
+		if _, ok := manifest["homepage"]; !ok {
+			if err := set("homepage", home); err != nil {
+				return nil, err
+			}
+		}
+		if _, ok := manifest["bugs"]; !ok {
+			if err := set("bugs", bugs); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if err := set("_id", t.Name+"@"+t.Version); err != nil {

@@ -129,7 +129,7 @@ func checkPublishedBody(t *testing.T, put recordedPut, name, version string) (ta
 	if err := json.Unmarshal(m, &readme); err != nil || readme.ReadmeFilename != "README.md" || readme.Readme != "# hello\n" {
 		t.Errorf("readme = %+v", readme)
 	}
-	if !strings.HasSuffix(vm.Dist.Tarball, "/"+name+"/-/"+filepath.Base(name)+"-"+version+".tgz") {
+	if !strings.HasSuffix(vm.Dist.Tarball, "/"+name+"/-/"+name+"-"+version+".tgz") {
 		t.Errorf("dist.tarball = %s", vm.Dist.Tarball)
 	}
 	if sg, ok := b.Attachments[npmwire.BundleAttachmentName(name, version)]; ok {
