@@ -1,17 +1,19 @@
 // Command ceiling is the bare Go ceiling of the benchmark harness: a plain
 // net/http server that answers every request from bytes held in memory, with
-// no routing, storage, logging or middleware. It serves the same packument
-// (full and abbreviated) and tarball bytes that Provenant served for the
-// benchmark package, so its requests/s is what a Go HTTP server can reach on
-// this machine and the harness can report Provenant as a fraction of it.
+// one map lookup and no storage, logging or middleware. It serves the same
+// packuments (full and abbreviated) and tarballs that Provenant served, so
+// its requests/s is what a Go HTTP server can reach on this machine, and an
+// npm install from it is the client's floor: what npm takes when the
+// registry costs nothing.
 //
 // Usage:
 //
 //	ceiling -addr 127.0.0.1:PORT -dir DIR
 //
-// DIR holds full.json, abbreviated.json and package.tgz. A request whose path
-// ends in .tgz gets the tarball; one whose Accept header names npm's
-// abbreviated media type gets abbreviated.json; any other gets full.json.
+// DIR holds full/NAME.json, abbreviated/NAME.json and tarballs/FILE.tgz,
+// with NAME path-escaped. GET /NAME answers the full packument, or the
+// abbreviated one when the Accept header names npm's abbreviated media
+// type; GET /NAME/-/FILE.tgz answers the tarball; anything else is a 404.
 package main
 
 import (
@@ -21,6 +23,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -42,7 +45,7 @@ func main() {
 func run(args []string) error {
 	fs := flag.NewFlagSet("ceiling", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "loopback address to listen on")
-	dir := fs.String("dir", "", "directory holding full.json, abbreviated.json and package.tgz")
+	dir := fs.String("dir", "", "directory holding full/, abbreviated/ and tarballs/")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -67,37 +70,65 @@ func run(args []string) error {
 	return http.Serve(ln, h)
 }
 
-// handler answers from three byte slices loaded once.
+// handler answers from maps filled once at startup.
 type handler struct {
-	full, abbreviated, tarball []byte
+	full, abbreviated, tarballs map[string][]byte
 }
 
 func load(dir string) (*handler, error) {
-	var h handler
+	h := &handler{}
 	for _, f := range []struct {
-		name string
-		dst  *[]byte
+		sub, ext string
+		dst      *map[string][]byte
 	}{
-		{"full.json", &h.full},
-		{"abbreviated.json", &h.abbreviated},
-		{"package.tgz", &h.tarball},
+		{"full", ".json", &h.full},
+		{"abbreviated", ".json", &h.abbreviated},
+		{"tarballs", ".tgz", &h.tarballs},
 	} {
-		b, err := os.ReadFile(filepath.Join(dir, f.name))
+		*f.dst = map[string][]byte{}
+		entries, err := os.ReadDir(filepath.Join(dir, f.sub))
 		if err != nil {
 			return nil, err
 		}
-		*f.dst = b
+		for _, e := range entries {
+			if !strings.HasSuffix(e.Name(), f.ext) {
+				continue
+			}
+			b, err := os.ReadFile(filepath.Join(dir, f.sub, e.Name()))
+			if err != nil {
+				return nil, err
+			}
+			key := strings.TrimSuffix(e.Name(), f.ext)
+			if f.ext == ".tgz" {
+				key = e.Name()
+			}
+			if key, err = url.PathUnescape(key); err != nil {
+				return nil, err
+			}
+			(*f.dst)[key] = b
+		}
 	}
-	return &h, nil
+	if len(h.full) == 0 {
+		return nil, fmt.Errorf("no packuments in %s/full", dir)
+	}
+	return h, nil
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, ctype := h.full, "application/json"
+	var body []byte
+	ctype := "application/json"
+	name, file, isTarball := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/-/")
 	switch {
-	case strings.HasSuffix(r.URL.Path, ".tgz"):
-		body, ctype = h.tarball, "application/octet-stream"
+	case isTarball:
+		body, ctype = h.tarballs[file], "application/octet-stream"
 	case strings.Contains(r.Header.Get("Accept"), abbreviatedMediaType):
-		body, ctype = h.abbreviated, abbreviatedMediaType
+		body, ctype = h.abbreviated[name], abbreviatedMediaType
+	default:
+		body = h.full[name]
+	}
+	if body == nil {
+		http.NotFound(w, r)
+		return
 	}
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))

@@ -17,6 +17,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -24,6 +25,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -89,7 +91,10 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.quick {
 		o.rounds, o.duration, *connsFlag = 1, time.Second, "16"
-		o.packages, o.publishRounds, o.installRounds, o.startupRounds = 100, 1, 1, 1
+		o.publishRounds, o.installRounds, o.startupRounds = 1, 1, 1
+		if !flagSet(fs, "packages") {
+			o.packages = 100
+		}
 	}
 	for f := range strings.SplitSeq(*connsFlag, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(f))
@@ -102,6 +107,12 @@ func parseFlags(args []string) (*options, error) {
 		return nil, errors.New("rounds and packages must be positive (packages at least 2)")
 	}
 	return o, nil
+}
+
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // runner holds the state of one benchmark run.
@@ -244,7 +255,15 @@ func (r *runner) seed(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		p, err := newProvenant(filepath.Join(r.dir, nameProvenant), bin)
+		work, err := filepath.Abs(r.o.work)
+		if err != nil {
+			return err
+		}
+		root, err := publicGoodRoot(ctx, work)
+		if err != nil {
+			return err
+		}
+		p, err := newProvenant(filepath.Join(r.dir, nameProvenant), bin, root)
 		if err != nil {
 			return err
 		}
@@ -283,8 +302,10 @@ func (r *runner) seed(ctx context.Context) error {
 		if err := seedAll(t.Base(), tok, r.data.Seed); err != nil {
 			return fmt.Errorf("%s: %w", t.Name, err)
 		}
+		took := time.Since(begin)
+		r.res.timing(measureSeed, t.Name).RunsMS = []float64{float64(took.Microseconds()) / 1000}
 		slog.Info("seeded", slog.String("target", t.Name), slog.Int("versions", len(r.data.Seed)),
-			slog.Duration("took", time.Since(begin).Round(time.Millisecond)))
+			slog.Duration("took", took.Round(time.Millisecond)))
 		t.stop()
 	}
 	return nil
@@ -369,28 +390,11 @@ func (r *runner) startups(ctx context.Context) error {
 
 func mb(b int64) float64 { return float64(b) / (1 << 20) }
 
-// startCeiling writes the bytes the first registry serves for the bench
-// package (Provenant's when it runs) and starts the bare Go server on them.
+// startCeiling copies what the first registry (Provenant, when it runs)
+// serves for every generated package, packuments with their tarball URLs
+// pointed at the ceiling, and starts the bare Go server on those bytes.
 func (r *runner) startCeiling(ctx context.Context) error {
 	dir := filepath.Join(r.dir, nameCeiling)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	for _, t := range r.targets {
-		full, abbr, tgz, err := benchPayloads(t.Base())
-		if err != nil {
-			return fmt.Errorf("%s: %w", t.Name, err)
-		}
-		r.res.Sizes[t.Name] = map[string]int{scenarioFull: len(full), scenarioAbbreviated: len(abbr), scenarioTarball: len(tgz)}
-		if t == r.targets[0] {
-			for name, b := range map[string][]byte{"full.json": full, "abbreviated.json": abbr, "package.tgz": tgz} {
-				if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-					return err
-				}
-			}
-			r.res.Sizes[nameCeiling] = r.res.Sizes[t.Name]
-		}
-	}
 	bin, err := filepath.Abs(r.o.ceiling)
 	if err != nil {
 		return err
@@ -399,10 +403,57 @@ func (r *runner) startCeiling(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	for _, t := range r.targets {
+		full, abbr, tgz, err := benchPayloads(t.Base())
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.Name, err)
+		}
+		r.res.Sizes[t.Name] = map[string]int{scenarioFull: len(full), scenarioAbbreviated: len(abbr), scenarioTarball: len(tgz)}
+	}
+	src := r.targets[0]
+	if err := mirror(src.Base(), c.Base(), r.data.Seed, dir); err != nil {
+		return fmt.Errorf("copy %s's data for the ceiling: %w", src.Name, err)
+	}
+	r.res.Sizes[nameCeiling] = r.res.Sizes[src.Name]
 	if _, err := c.start(ctx); err != nil {
 		return err
 	}
 	r.ceiling = c
+	return nil
+}
+
+// mirror writes, under dir, the full and abbreviated packument of every
+// package in seed and every tarball as served by the registry at from, with
+// the registry's base URL replaced by to (in the tarball URLs).
+func mirror(from, to string, seed []pkgVersion, dir string) error {
+	for _, sub := range []string{"full", "abbreviated", "tarballs"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			return err
+		}
+	}
+	done := map[string]bool{}
+	for _, pv := range seed {
+		if !done[pv.Name] {
+			done[pv.Name] = true
+			for sub, accept := range map[string]string{"full": "", "abbreviated": npmwire.MediaTypeAbbreviated} {
+				b, err := get(from, "/"+npmwire.EscapeName(pv.Name), accept)
+				if err != nil {
+					return err
+				}
+				b = bytes.ReplaceAll(b, []byte(from), []byte(to))
+				if err := os.WriteFile(filepath.Join(dir, sub, url.PathEscape(pv.Name)+".json"), b, 0o644); err != nil {
+					return err
+				}
+			}
+		}
+		b, err := get(from, tarballPath(pv.Name, pv.Version), "")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "tarballs", npmwire.TarballAttachmentName(pv.Name, pv.Version)), b, 0o644); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -536,10 +587,11 @@ func (r *runner) publish(ctx context.Context) error {
 }
 
 // install times npm install of the generated project from a cold cache,
-// alternating registries.
+// alternating registries and the ceiling (npm's own floor).
 func (r *runner) install(ctx context.Context) error {
 	clients := map[string]*npmClient{}
-	for _, t := range r.targets {
+	all := append(append([]*target{}, r.targets...), r.ceiling)
+	for _, t := range all {
 		c, err := newNPMClient(filepath.Join(r.dir, "install", t.Name), t.Base(), "")
 		if err != nil {
 			return err
@@ -550,7 +602,7 @@ func (r *runner) install(ctx context.Context) error {
 		}
 	}
 	for round := range r.o.installRounds {
-		for _, t := range rotate(r.targets, round) {
+		for _, t := range rotate(all, round) {
 			work := filepath.Join(r.dir, "install", t.Name)
 			d, err := clients[t.Name].npmInstall(ctx, filepath.Join(work, "project"), work, r.data.InstallCount)
 			if err != nil {

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/provenant/provenant/internal/realworld"
 	"github.com/provenant/provenant/npmwire"
 )
 
@@ -201,8 +202,19 @@ func newVerdaccio(dir, node, entry string) (*target, error) {
 	}, nil
 }
 
-// newProvenant prepares a provenant registry on its own data directory.
-func newProvenant(dir, bin string) (*target, error) {
+// provenantConfig is the registry's configuration: it trusts the
+// public-good Sigstore root, as an operator's registry would.
+const provenantConfig = `# Written by the Provenant benchmark harness.
+verification:
+  trustedRoots:
+    - name: public-good
+      path: %s
+`
+
+// newProvenant prepares a provenant registry on its own data directory,
+// trusting the public-good root at trustedRoot and logging at error level
+// like the peer.
+func newProvenant(dir, bin, trustedRoot string) (*target, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -211,10 +223,14 @@ func newProvenant(dir, bin string) (*target, error) {
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		return nil, err
 	}
+	cfg := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, provenantConfig, trustedRoot), 0o644); err != nil {
+		return nil, err
+	}
 	return &target{
 		Name:      "provenant",
 		Addr:      addr,
-		Argv:      []string{bin, "registry", "--data-dir", data, "--addr", addr},
+		Argv:      []string{bin, "registry", "--config", cfg, "--data-dir", data, "--addr", addr, "--log-level", "error"},
 		Log:       filepath.Join(dir, "server.log"),
 		ReadyPath: "/" + benchPackage,
 	}, nil
@@ -226,6 +242,9 @@ func newCeiling(dir, bin string) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
 	return &target{
 		Name:      "ceiling",
 		Addr:      addr,
@@ -233,6 +252,38 @@ func newCeiling(dir, bin string) (*target, error) {
 		Log:       filepath.Join(dir, "server.log"),
 		ReadyPath: "/" + benchPackage,
 	}, nil
+}
+
+// publicGoodRoot returns the path of the public-good Sigstore
+// trusted_root.json under work, extracting it on first use from the
+// seeds.json of the @sigstore/tuf package (fetched with npm pack).
+func publicGoodRoot(ctx context.Context, work string) (string, error) {
+	path := filepath.Join(work, "public-good-trusted_root.json")
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	tmp, err := os.MkdirTemp(work, "tuf-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	out, err := exec.CommandContext(ctx, "npm", "pack", "@sigstore/tuf", "--silent", "--pack-destination", tmp).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("npm pack @sigstore/tuf: %w: %s", err, out)
+	}
+	tgzs, err := filepath.Glob(filepath.Join(tmp, "*.tgz"))
+	if err != nil || len(tgzs) != 1 {
+		return "", fmt.Errorf("npm pack @sigstore/tuf: want one tarball, found %v", tgzs)
+	}
+	tgz, err := os.ReadFile(tgzs[0])
+	if err != nil {
+		return "", err
+	}
+	root, err := realworld.PublicGoodTrustedRootFromTarball(tgz)
+	if err != nil {
+		return "", err
+	}
+	return path, os.WriteFile(path, root, 0o644)
 }
 
 // addUser creates a user on a registry with npm's adduser call and returns
