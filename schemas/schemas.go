@@ -3,8 +3,10 @@
 //
 // The schemas are the files *.schema.json in this directory, embedded in
 // the binary; a file added here becomes a schema named by its file name
-// without ".schema.json". They are compiled once, on first use, by
-// santhosh-tekuri/jsonschema, and may refer to each other by file name.
+// without ".schema.json". Each declares "$schema" draft 2020-12 and either
+// no "$id" or [BaseURL] + its file name. They are compiled once, on first
+// use, by santhosh-tekuri/jsonschema, and may refer to each other by file
+// name.
 //
 // The schemas shipped:
 //
