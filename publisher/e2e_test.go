@@ -206,7 +206,8 @@ func TestEndToEnd(t *testing.T) {
 			if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
 				t.Fatalf("--json output: %v\n%s", err, stdout.String())
 			}
-			if !res.Provenance.SelfVerified || res.Provenance.EntryURL == "" || res.Published.PackageURL == "" {
+			if !res.Provenance.SelfVerified || res.Provenance.EntryURL == "" || res.Published.PackageURL == "" ||
+				res.Published.PageURL != s.Info.RegistryURL+"/"+tc.pkg+"/1.0.0" {
 				t.Errorf("result: %s", stdout.String())
 			}
 			if tc.name == "github" {

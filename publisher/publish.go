@@ -544,20 +544,23 @@ func (r *run) publishedByUs(ctx context.Context) bool {
 }
 
 // pageURL finds the package's web page: npmjs.com for the public
-// registry, else <registry>/package/<name> when it answers with HTML.
+// registry; else the first of <registry>/<name>/<version> (served as HTML
+// to browsers by Provenant's registry) and <registry>/package/<name>
+// (Verdaccio's UI) that answers with HTML.
 func (r *run) pageURL(ctx context.Context) string {
 	t := r.tarball
 	if r.registry.Host == "registry.npmjs.org" {
 		return "https://www.npmjs.com/package/" + t.Name + "/v/" + t.Version
 	}
-	u := r.registry.String() + "package/" + t.Name
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	resp, err := r.c.once(ctx, http.MethodGet, u, http.Header{"Accept": {"text/html"}}, nil)
-	if err != nil || resp.status != http.StatusOK || !strings.HasPrefix(resp.header.Get("Content-Type"), "text/html") {
-		return ""
+	for _, u := range []string{r.registry.String() + t.Name + "/" + t.Version, r.registry.String() + "-/web/detail/" + t.Name} {
+		resp, err := r.c.once(ctx, http.MethodGet, u, http.Header{"Accept": {"text/html"}}, nil)
+		if err == nil && resp.status == http.StatusOK && strings.HasPrefix(resp.header.Get("Content-Type"), "text/html") {
+			return u
+		}
 	}
-	return u
+	return ""
 }
 
 func ciName(ci provenance.CI) string {
