@@ -81,6 +81,15 @@ var badgeTemplate = template.Must(template.New("badge").Parse(`<svg xmlns="http:
 </svg>
 `))
 
+// badgeSVG holds every badge, rendered once: there are only four.
+var badgeSVG = func() map[badgeState][]byte {
+	m := map[badgeState][]byte{}
+	for _, st := range []badgeState{badgeVerified, badgeUnverified, badgeNone, badgeNotFound} {
+		m[st] = renderBadge(st)
+	}
+	return m
+}()
+
 // renderBadge draws a shields-style flat badge. Text is escaped by
 // html/template, so a message can never inject markup into the SVG.
 func renderBadge(st badgeState) []byte {
@@ -128,7 +137,7 @@ func (p *Pages) badge(c echo.Context) error {
 	default:
 		st = stateOf(v.Provenance)
 	}
-	body := renderBadge(st)
+	body := badgeSVG[st]
 	etag := fmt.Sprintf(`"%x"`, sha256.Sum256(body))
 	h := c.Response().Header()
 	h.Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(maxAge.Seconds())))

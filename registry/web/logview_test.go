@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -390,4 +391,37 @@ func FuzzParseEntryBody(f *testing.F) {
 			parseVerifier(s.Verifier) // must not panic on any input
 		}
 	})
+}
+
+func FuzzReadmeFromTarball(f *testing.F) {
+	f.Add(testTarball(f, map[string]string{"package.json": "{}", "README.md": "# hi"}))
+	f.Add(testTarball(f, map[string]string{"package.json": "{}", "lib/README.md": "nested"}))
+	f.Add([]byte("not gzip"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := readmeFromTarball(bytes.NewReader(b))
+		if err == nil && len(s) > maxReadmeBytes+1 {
+			t.Fatalf("README of %d bytes exceeds the cap", len(s))
+		}
+	})
+}
+
+func TestReadmeFromTarball(t *testing.T) {
+	tests := []struct {
+		files map[string]string
+		want  string
+	}{
+		{map[string]string{"package.json": "{}", "README.md": "# top"}, "# top"},
+		{map[string]string{"package.json": "{}", "readme.markdown": "lower"}, "lower"},
+		{map[string]string{"package.json": "{}", "lib/README.md": "nested only"}, ""},
+		{map[string]string{"package.json": "{}"}, ""},
+	}
+	for _, tt := range tests {
+		got, err := readmeFromTarball(bytes.NewReader(testTarball(t, tt.files)))
+		if err != nil || got != tt.want {
+			t.Errorf("readmeFromTarball(%v) = %q, %v; want %q", tt.files, got, err, tt.want)
+		}
+	}
+	if _, err := readmeFromTarball(strings.NewReader("not gzip")); err == nil {
+		t.Error("accepted a non-gzip tarball")
+	}
 }

@@ -233,3 +233,26 @@ func TestActiveMarkupDetects(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkVersionPage(b *testing.B) {
+	s := newTestStore(b)
+	publishTestVersion(b, s, testVersion{name: "@octo-org/octo-pkg", version: "1.0.0", result: githubResult(verify.StatusVerified),
+		readme: strings.Repeat("# Title\n\nSome *text* with a [link](https://example.com).\n\n", 50)})
+	p, err := New(Config{Catalog: StoreCatalog{Store: s}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	url := serve(b, p).URL + "/@octo-org/octo-pkg/1.0.0"
+	b.ResetTimer()
+	for b.Loop() {
+		if status, _, _ := get(b, url); status != http.StatusOK {
+			b.Fatalf("status %d", status)
+		}
+	}
+}
+
+func BenchmarkBadge(b *testing.B) {
+	for b.Loop() {
+		renderBadge(badgeVerified)
+	}
+}
