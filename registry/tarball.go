@@ -13,6 +13,11 @@ import (
 	"github.com/provenant/provenant/internal/limits"
 )
 
+// tarOverheadBytes bounds the decompressed tar stream beyond its files'
+// contents: a 512-byte header and up to 511 bytes of padding per entry at
+// MaxTarEntries, plus room for long-name PAX records.
+const tarOverheadBytes = 64 << 20
+
 // tarballInfo is what the registry learns from a package tarball.
 type tarballInfo struct {
 	// PackageJSON is package/package.json, verbatim.
@@ -31,8 +36,9 @@ func inspectTarball(tgz []byte) (*tarballInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: tarball: not gzip: %v", ErrUnprocessable, err)
 	}
-	// One byte past the limit distinguishes "at the limit" from "over".
-	lr := &io.LimitedReader{R: zr, N: limits.MaxUnpackedBytes + 1}
+	// The files may total MaxUnpackedBytes; the tar stream around them
+	// (headers, padding, PAX records) may add tarOverheadBytes.
+	lr := &io.LimitedReader{R: zr, N: limits.MaxUnpackedBytes + tarOverheadBytes + 1}
 	tr := tar.NewReader(lr)
 	info := &tarballInfo{}
 	for entries := 0; ; entries++ {
@@ -42,7 +48,7 @@ func inspectTarball(tgz []byte) (*tarballInfo, error) {
 		}
 		if err != nil {
 			if lr.N <= 0 {
-				return nil, fmt.Errorf("%w: tarball: decompressed size over %d bytes", ErrUnprocessable, limits.MaxUnpackedBytes)
+				return nil, fmt.Errorf("%w: tarball: decompressed stream over %d bytes", ErrUnprocessable, limits.MaxUnpackedBytes+tarOverheadBytes)
 			}
 			return nil, fmt.Errorf("%w: tarball: %v", ErrUnprocessable, err)
 		}
@@ -65,7 +71,7 @@ func inspectTarball(tgz []byte) (*tarballInfo, error) {
 			info.FileCount++
 			info.UnpackedSize += h.Size
 			if info.UnpackedSize > limits.MaxUnpackedBytes {
-				return nil, fmt.Errorf("%w: tarball: decompressed size over %d bytes", ErrUnprocessable, limits.MaxUnpackedBytes)
+				return nil, fmt.Errorf("%w: tarball: unpacked size over %d bytes", ErrUnprocessable, limits.MaxUnpackedBytes)
 			}
 			if h.Name == "package/package.json" {
 				if h.Size > limits.MaxPackageJSONBytes {
@@ -83,7 +89,7 @@ func inspectTarball(tgz []byte) (*tarballInfo, error) {
 		return nil, fmt.Errorf("%w: tarball: %v", ErrUnprocessable, err)
 	}
 	if lr.N <= 0 {
-		return nil, fmt.Errorf("%w: tarball: decompressed size over %d bytes", ErrUnprocessable, limits.MaxUnpackedBytes)
+		return nil, fmt.Errorf("%w: tarball: decompressed stream over %d bytes", ErrUnprocessable, limits.MaxUnpackedBytes+tarOverheadBytes)
 	}
 	if info.PackageJSON == nil {
 		return nil, fmt.Errorf("%w: tarball: no package/package.json", ErrUnprocessable)
