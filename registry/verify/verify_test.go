@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -329,4 +330,38 @@ func addSubject(t *testing.T, statement []byte, name string, tarball []byte) []b
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestConcurrentVerify shares one Verifier between goroutines verifying
+// good and bad publications (run it with -race).
+func TestConcurrentVerify(t *testing.T) {
+	f := newFixture(t)
+	v := f.verifier(t, Policy{})
+	good := f.input(t, f.job, verifytest.Options{})
+	bad := good
+	bad.Version = "9.9.9"
+	const n = 16
+	errs := make(chan error, n)
+	for i := range n {
+		in := good
+		if i%2 == 1 {
+			in = bad
+		}
+		go func() {
+			res, err := v.Verify(context.Background(), in)
+			switch {
+			case in.Version == good.Version && (err != nil || !res.Provenance):
+				errs <- fmt.Errorf("good publication: %v", err)
+			case in.Version != good.Version && err == nil:
+				errs <- fmt.Errorf("bad publication accepted")
+			default:
+				errs <- nil
+			}
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
 }
