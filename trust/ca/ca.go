@@ -231,7 +231,11 @@ func (e tokenError) Unwrap() error { return e.CheckError }
 func (c *CA) VerifyToken(ctx context.Context, token string) (*Issuer, map[string]any, error) {
 	iss, err := UnverifiedIssuer(token)
 	if err != nil {
-		return nil, nil, tokenError{err.(*provenance.CheckError)}
+		var ce *provenance.CheckError
+		if !errors.As(err, &ce) {
+			ce = &provenance.CheckError{Check: "identity-token-format", Err: err}
+		}
+		return nil, nil, tokenError{ce}
 	}
 	st, ok := c.issuers[iss]
 	if !ok {

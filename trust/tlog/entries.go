@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 
 	"github.com/go-openapi/runtime"
 	"github.com/go-openapi/strfmt"
@@ -233,6 +234,7 @@ func (l *Log) ByIndex(ctx context.Context, i uint64) (*Entry, error) {
 // ByUUID returns the entry with the given UUID: 64 hex (leaf hash) or 80
 // hex (tree ID + leaf hash).
 func (l *Log) ByUUID(ctx context.Context, uuid string) (*Entry, error) {
+	uuid = strings.ToLower(uuid)
 	var hexHash string
 	switch len(uuid) {
 	case 64:

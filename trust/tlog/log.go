@@ -273,29 +273,34 @@ func (l *Log) loadIndex(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("tlog: integrated size: %w", err)
 	}
-	raw := make([]byte, size*recordSize)
-	n, err := f.ReadAt(raw, 0)
-	if err != nil && n < len(raw) && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("tlog: read index: %w", err)
-	}
 	var zero [32]byte
 	repaired := 0
-	for i := uint64(0); i < size; i++ {
-		rec := raw[i*recordSize : (i+1)*recordSize]
-		var h [32]byte
-		copy(h[:], rec[:32])
-		if h == zero {
-			body, err := l.entryBody(ctx, i, size)
-			if err != nil {
-				return fmt.Errorf("tlog: repair index %d: %w", i, err)
-			}
-			copy(h[:], rfc6962.DefaultHasher.HashLeaf(body))
-			if err := l.writeRecord(i, h, l.cfg.Now()); err != nil {
-				return err
-			}
-			repaired++
+	const chunk = 4096 // records per read
+	raw := make([]byte, chunk*recordSize)
+	for base := uint64(0); base < size; base += chunk {
+		n := min(chunk, size-base)
+		buf := raw[:n*recordSize]
+		clear(buf)
+		if _, err := f.ReadAt(buf, int64(base)*recordSize); err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("tlog: read index: %w", err)
 		}
-		l.byLeaf[h] = i
+		for j := uint64(0); j < n; j++ {
+			i := base + j
+			var h [32]byte
+			copy(h[:], buf[j*recordSize:j*recordSize+32])
+			if h == zero {
+				body, err := l.entryBody(ctx, i, size)
+				if err != nil {
+					return fmt.Errorf("tlog: repair index %d: %w", i, err)
+				}
+				copy(h[:], rfc6962.DefaultHasher.HashLeaf(body))
+				if err := l.writeRecord(i, h, l.cfg.Now()); err != nil {
+					return err
+				}
+				repaired++
+			}
+			l.byLeaf[h] = i
+		}
 	}
 	if repaired > 0 {
 		slog.WarnContext(ctx, "tlog: index completed from entry bundles; integrated times of those entries are the repair time", slog.Int("entries", repaired))
