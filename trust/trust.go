@@ -66,6 +66,7 @@ type Services struct {
 	trustedRoot   []byte
 	signingConfig []byte
 	handler       http.Handler
+	lock          *os.File
 }
 
 // Open creates or reloads the keys, the CA and the log from cfg.DataDir and
@@ -82,6 +83,20 @@ func Open(ctx context.Context, cfg Config) (*Services, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("trust: %w", err)
 	}
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	s, err := open(ctx, cfg, u)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	s.lock = lock
+	return s, nil
+}
+
+func open(ctx context.Context, cfg Config, u *url.URL) (*Services, error) {
 	now := time.Now()
 	oidcKey, _, err := keyfile.LoadOrCreateKey(filepath.Join(cfg.DataDir, OIDCKeyFile))
 	if err != nil {
@@ -233,5 +248,11 @@ func (s *Services) Log() *tlog.Log { return s.log }
 // BaseURL returns the URL the services are served at.
 func (s *Services) BaseURL() string { return s.cfg.BaseURL }
 
-// Close drains the log and releases its files.
-func (s *Services) Close() error { return s.log.Close() }
+// Close drains the log and releases its files and the data directory.
+func (s *Services) Close() error {
+	err := s.log.Close()
+	if s.lock != nil {
+		err = errors.Join(err, s.lock.Close())
+	}
+	return err
+}

@@ -330,3 +330,31 @@ func TestTrustFilesServedAndWritten(t *testing.T) {
 	}
 	_ = context.Background()
 }
+
+func TestDataDirIsExclusive(t *testing.T) {
+	env := trusttest.Start(t)
+	_, err := trust.Open(context.Background(), trust.Config{DataDir: env.DataDir, BaseURL: "http://127.0.0.1:1"})
+	if err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("second Open: %v", err)
+	}
+	env.Stop()
+	s, err := trust.Open(context.Background(), trust.Config{DataDir: env.DataDir, BaseURL: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	s.Close()
+}
+
+func TestOpenRejectsBadConfig(t *testing.T) {
+	for _, c := range []trust.Config{
+		{DataDir: "", BaseURL: "http://127.0.0.1:1"},
+		{DataDir: t.TempDir(), BaseURL: "127.0.0.1:1"},
+		{DataDir: t.TempDir(), BaseURL: "http://127.0.0.1:1/sub"},
+		{DataDir: t.TempDir(), BaseURL: "http://127.0.0.1:1", Issuers: []string{"https://accounts.google.com"}},
+	} {
+		if s, err := trust.Open(context.Background(), c); err == nil {
+			s.Close()
+			t.Errorf("Open(%+v) succeeded", c)
+		}
+	}
+}
