@@ -1,6 +1,7 @@
 package commit
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/provenant/provenant/internal/gitforge"
@@ -76,6 +78,7 @@ func strictHandler(root string) http.Handler {
 		Path: git, Args: []string{"http-backend"}, Dir: root,
 		Env:        []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=safe.directory", "GIT_CONFIG_VALUE_0=*"},
 		InheritEnv: []string{"PATH", "HOME"},
+		Stderr:     io.Discard,
 	}
 }
 
@@ -151,8 +154,9 @@ func (b *countingBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// TestGitPackLimit probes MaxPackBytes at the size of the real answer and
-// one byte under it, for both the one-commit fetch and the history fallback.
+// TestGitPackLimit checks MaxPackBytes against real answers: a limit of
+// the whole upload-pack response passes, a small one fails with
+// ErrPackTooLarge, for both the one-commit fetch and the history fallback.
 func TestGitPackLimit(t *testing.T) {
 	f := newForge(t)
 	for _, srv := range f.servers() {
@@ -167,27 +171,38 @@ func TestGitPackLimit(t *testing.T) {
 			if size == 0 {
 				t.Fatal("no upload-pack response counted")
 			}
-			// The smallest limit that admits the answer: the pack bytes
-			// the checker needs, at most what the server sent.
-			lo, hi := int64(1), size
-			for lo < hi {
-				mid := (lo + hi) / 2
-				g.MaxPackBytes = mid
-				if g.Check(context.Background(), repo, f.first) == nil {
-					hi = mid
-				} else {
-					lo = mid + 1
-				}
-			}
-			g.MaxPackBytes = lo
+			g.MaxPackBytes = size
 			wantErr(t, g.Check(context.Background(), repo, f.first), nil)
-			g.MaxPackBytes = lo - 1
+			g.MaxPackBytes = 16
 			err := g.Check(context.Background(), repo, f.first)
 			wantErr(t, err, ErrUnavailable)
 			if !errors.Is(err, ErrPackTooLarge) {
 				t.Fatalf("err = %v, want ErrPackTooLarge", err)
 			}
 		})
+	}
+}
+
+// TestLimitedReader probes the pack limit at the limit and one past it.
+func TestLimitedReader(t *testing.T) {
+	for _, tc := range []struct {
+		size, limit int
+		want        error
+	}{
+		{100, 100, nil},
+		{101, 100, ErrPackTooLarge},
+		{0, 0, nil},
+		{1, 0, ErrPackTooLarge},
+		{99, 100, nil},
+	} {
+		r := &limitedReader{r: bytes.NewReader(make([]byte, tc.size)), n: int64(tc.limit)}
+		got, err := io.ReadAll(iotest.OneByteReader(r))
+		if !errors.Is(err, tc.want) && !(tc.want == nil && err == nil) {
+			t.Errorf("size %d limit %d: err = %v, want %v", tc.size, tc.limit, err, tc.want)
+		}
+		if tc.want == nil && len(got) != tc.size {
+			t.Errorf("size %d limit %d: read %d bytes", tc.size, tc.limit, len(got))
+		}
 	}
 }
 
