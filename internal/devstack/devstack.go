@@ -36,6 +36,7 @@ import (
 
 	"github.com/provenant/provenant/internal/gitforge"
 	"github.com/provenant/provenant/registry"
+	"github.com/provenant/provenant/registry/store"
 	"github.com/provenant/provenant/registry/store/sqlite"
 	"github.com/provenant/provenant/registry/verify"
 	"github.com/provenant/provenant/registry/verify/commit"
@@ -90,7 +91,7 @@ type Stack struct {
 	cfg      Config
 	services *trust.Services
 	registry *registry.Server
-	store    *sqlite.Store
+	store    store.Store
 	servers  []*http.Server
 	done     chan error
 }
@@ -140,10 +141,12 @@ func Start(ctx context.Context, cfg Config) (st *Stack, err error) {
 	s.serve(lns["forge"], gitforge.New(forgeRoot))
 
 	regDir := filepath.Join(dir, "registry")
-	if s.store, err = sqlite.New(ctx, sqlite.Config{Dir: regDir}); err != nil {
+	db, err := sqlite.New(ctx, sqlite.Config{Dir: regDir})
+	if err != nil {
 		lns["registry"].Close()
 		return nil, err
 	}
+	s.store = db
 	vcfg := s.verifyConfig()
 	pages, err := web.New(web.Config{Catalog: web.StoreCatalog{Store: s.store}, LogURL: s.Info.TrustURL, TrustedMaterial: vcfg.TrustedRoots[0].Material})
 	if err != nil {

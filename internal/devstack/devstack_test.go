@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/device"
 
+	"github.com/provenant/provenant/internal/realworld"
 	"github.com/provenant/provenant/publisher"
 )
 
@@ -301,5 +302,39 @@ func TestGitHubRepo(t *testing.T) {
 		if (err == nil) != tt.ok || u != tt.url || n != tt.name {
 			t.Errorf("githubRepo(%s) = %q, %q, %v", tt.in, u, n, err)
 		}
+	}
+}
+
+// TestPublicGoodRoot starts the stack trusting the real public-good
+// Sigstore root (from @sigstore/tuf) as well as its own, and checks that
+// the demo still publishes under the private root.
+func TestPublicGoodRoot(t *testing.T) {
+	dir := t.TempDir()
+	pg := filepath.Join(t.TempDir(), "public-good.json")
+	if err := os.WriteFile(pg, realworld.PublicGoodTrustedRoot(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Start(context.Background(), Config{DataDir: dir, PublicGoodRoot: pg})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	defer st.Close()
+	if got := st.verifyConfig().TrustedRoots; len(got) != 2 || got[1].Name != "public-good" {
+		t.Fatalf("trusted roots = %+v", got)
+	}
+	d, err := st.Demo(context.Background(), DemoOptions{ExampleDir: testExample})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := fetch(t, d.PageURL, "text/html")
+	if !strings.Contains(page, "this registry&#39;s own trust root") {
+		t.Error("the demo version does not name the private root")
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte("{}"), 0o644)
+	if st2, err := Start(context.Background(), Config{DataDir: t.TempDir(), PublicGoodRoot: bad}); err == nil {
+		st2.Close()
+		t.Error("Start accepted a public-good root that is not a trusted root")
 	}
 }
