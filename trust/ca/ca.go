@@ -224,6 +224,7 @@ func UnverifiedIssuer(token string) (string, error) {
 // A tokenError is a failed token check; it answers 401.
 type tokenError struct{ *provenance.CheckError }
 
+// Unwrap returns the failed check.
 func (e tokenError) Unwrap() error { return e.CheckError }
 
 // VerifyToken checks token against the trusted issuers and returns its

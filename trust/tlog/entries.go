@@ -45,6 +45,7 @@ var (
 // A DuplicateError is ErrDuplicate with the existing entry's UUID.
 type DuplicateError struct{ UUID string }
 
+// Error names the existing entry.
 func (e *DuplicateError) Error() string {
 	return ErrDuplicate.Error() + " with UUID " + e.UUID
 }

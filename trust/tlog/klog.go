@@ -20,6 +20,7 @@ func routeKlog() {
 // call, so a logger configured after Open is still honoured.
 type defaultHandler struct{}
 
+// Enabled, Handle, WithAttrs and WithGroup delegate to slog.Default.
 func (defaultHandler) Enabled(ctx context.Context, l slog.Level) bool {
 	return slog.Default().Handler().Enabled(ctx, l)
 }
