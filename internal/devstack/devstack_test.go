@@ -338,3 +338,18 @@ func TestPublicGoodRoot(t *testing.T) {
 		t.Error("Start accepted a public-good root that is not a trusted root")
 	}
 }
+
+// BenchmarkDemo measures what `make run` does after the build: start the
+// stack in a fresh data directory and publish the demo with provenance.
+func BenchmarkDemo(b *testing.B) {
+	for b.Loop() {
+		st, err := Start(context.Background(), Config{DataDir: b.TempDir()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := st.Demo(context.Background(), DemoOptions{ExampleDir: testExample}); err != nil {
+			b.Fatal(err)
+		}
+		st.Close()
+	}
+}
