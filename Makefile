@@ -3,7 +3,7 @@ GO       ?= go
 BIN      := bin/provenant
 PKGS     := ./...
 FUZZTIME ?= 10s
-STATICCHECK_VERSION ?= 2025.1.1
+STATICCHECK_VERSION ?= v0.8.2
 
 .PHONY: all build test test-race run bench bench-compare fuzz lint clean
 
