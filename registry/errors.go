@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -74,9 +75,9 @@ func handleError(err error, c echo.Context) {
 	code, msg := statusOf(err)
 	ctx := c.Request().Context()
 	if code >= 500 {
-		slog.ErrorContext(ctx, "request failed", slog.String("method", c.Request().Method), slog.String("path", c.Request().URL.Path), slog.Any("error", err))
+		slog.ErrorContext(ctx, "request failed", slog.String("method", c.Request().Method), slog.String("path", logPath(c.Request().URL.Path)), slog.Any("error", err))
 	} else {
-		slog.DebugContext(ctx, "rejection: "+msg, slog.String("method", c.Request().Method), slog.String("path", c.Request().URL.Path), slog.Int("status", code))
+		slog.DebugContext(ctx, "rejection: "+msg, slog.String("method", c.Request().Method), slog.String("path", logPath(c.Request().URL.Path)), slog.Int("status", code))
 	}
 	if code == http.StatusUnauthorized {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="provenant"`)
@@ -86,4 +87,16 @@ func handleError(err error, c echo.Context) {
 		return
 	}
 	c.JSON(code, npmwire.ErrorBody{Error: msg})
+}
+
+// tokenPathPrefix starts npm logout's path, DELETE /-/user/token/{token},
+// which carries a secret.
+const tokenPathPrefix = "/-/user/token/"
+
+// logPath is a request path safe to log: npm logout's token is redacted.
+func logPath(p string) string {
+	if strings.HasPrefix(p, tokenPathPrefix) {
+		return tokenPathPrefix + "[redacted]"
+	}
+	return p
 }

@@ -116,7 +116,8 @@ func (s *Server) resolveAuth(c echo.Context, h string) (string, *store.Token, er
 		}
 		return name, nil, nil
 	}
-	return "", nil, fmt.Errorf("%w: unsupported authorization scheme %q", ErrUnauthorized, scheme)
+	// The header may be a bare token without a scheme: never echo it.
+	return "", nil, fmt.Errorf("%w: unsupported authorization scheme (expected Bearer or Basic)", ErrUnauthorized)
 }
 
 // requireUser returns the authenticated user; write additionally rejects
