@@ -75,7 +75,9 @@ func postJSON(t testing.TB, method, u string, in, out any) int {
 // returns its token.
 func addUser(t testing.TB, registry, name string) string {
 	t.Helper()
-	var ar npmwire.AddUserResponse
+	var ar struct {
+		Token string `json:"token"` // Verdaccio's "ok" is a string, npm's a bool: read only the token
+	}
 	status := postJSON(t, http.MethodPut, registry+"/-/user/org.couchdb.user:"+name, npmwire.AddUserRequest{
 		ID: "org.couchdb.user:" + name, Name: name, Password: "correct horse battery staple", Email: name + "@example.invalid",
 		Type: "user", Date: time.Now().UTC().Format(time.RFC3339)}, &ar)
