@@ -108,7 +108,8 @@ type TrustedPublisher struct {
 }
 
 // Effective are the rules that apply to one package once Default and the
-// matching Packages entries are merged and defaults filled in.
+// matching Packages entries are merged and defaults filled in. Each field
+// means what the Rules field of the same name means.
 type Effective struct {
 	ProvenanceRequired   bool
 	TrustedRoots         []string // nil: every configured root

@@ -25,6 +25,7 @@ const (
 	StatusVerified   = "verified"
 	StatusUnverified = "unverified" // checked and failed, accepted under a "warn" policy
 	StatusOff        = "off"        // not checked, by policy
+	StatusFailed     = "failed"     // the check that rejected the version, in the Result returned with the error
 )
 
 // A CheckRecord is the outcome of one named check.

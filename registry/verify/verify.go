@@ -26,10 +26,6 @@ import (
 	"github.com/provenant/provenant/registry/verify/commit"
 )
 
-// StatusFailed marks the check that rejected a version, in the Result
-// returned alongside the error.
-const StatusFailed = "failed"
-
 // Bundle media types the registry accepts: every version npm has uploaded
 // (npm-protocol.md §3.1).
 var supportedMediaTypes = []string{
