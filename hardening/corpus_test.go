@@ -343,10 +343,10 @@ func (c *corpus) cases() []corpusCase {
 		return gz(t, makeTar(t, reqTar(tarEntry{name: "package/package.json", body: c.pj()},
 			tarEntry{name: "package/shadow", typeflag: tar.TypeLink, link: "package/../../etc/shadow"})))
 	})
-	tarCase("decompression-bomb", []string{"decompressed size over"}, func(t *testing.T) []byte {
+	tarCase("decompression-bomb", []string{"size over"}, func(t *testing.T) []byte {
 		return bomb(t, c.pj(), limits.MaxUnpackedBytes+1)
 	})
-	tarCase("size-header-lies", []string{"decompressed size over"}, func(t *testing.T) []byte {
+	tarCase("size-header-lies", []string{"size over"}, func(t *testing.T) []byte {
 		var buf bytes.Buffer
 		tw := tar.NewWriter(&buf)
 		tw.WriteHeader(&tar.Header{Name: "package/package.json", Mode: 0o644, Size: int64(len(c.pj()))})

@@ -62,7 +62,7 @@ type stack struct {
 	forgeDir string
 	commit   gitforge.Commit
 	regDir   string
-	store    *sqlite.Store
+	store    store.Store
 	reg      *registry.Server
 	srv      *httptest.Server
 }

@@ -1,0 +1,257 @@
+package hardening
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/provenant/provenant/internal/limits"
+	"github.com/provenant/provenant/npmwire"
+)
+
+// TestLimitsAtAndPastTheLimit publishes at each size and count limit the
+// registry enforces on a publish (accepted) and one past it (rejected with
+// the limit named, nothing stored).
+func TestLimitsAtAndPastTheLimit(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	token := addUser(t, s.srv.URL, "alice")
+	n := 0
+	publishAt := func(t *testing.T, name string, tgz []byte, bundle []byte, wantStatus int, want string) {
+		t.Helper()
+		n++
+		p := newPublish(name, fmt.Sprintf("1.0.%d", n), tgz, bundle)
+		before := s.snapshot(t, name)
+		r := s.do(t, http.MethodPut, p.path(), token, p.body(t))
+		if r.status != wantStatus {
+			t.Fatalf("status %d, want %d: %s", r.status, wantStatus, clip(r.body))
+		}
+		if want != "" && !strings.Contains(r.errorText(), want) {
+			t.Errorf("error %q does not name %q", r.errorText(), want)
+		}
+		if wantStatus != http.StatusCreated {
+			if d := before.diff(s.snapshot(t, name)); d != "" {
+				t.Errorf("rejected publish changed the store: %s", d)
+			}
+		}
+	}
+	// Each case builds the tarball for name@version; version is set by publishAt.
+	type limitCase struct {
+		name  string
+		at    func(t *testing.T, pj string) []byte
+		past  func(t *testing.T, pj string) []byte
+		wantS string
+	}
+	cases := []limitCase{
+		{"MaxTarEntries",
+			func(t *testing.T, pj string) []byte { return manyEntries(t, pj, limits.MaxTarEntries) },
+			func(t *testing.T, pj string) []byte { return manyEntries(t, pj, limits.MaxTarEntries+1) },
+			fmt.Sprintf("more than %d entries", limits.MaxTarEntries)},
+		{"MaxPackageJSONBytes",
+			func(t *testing.T, pj string) []byte { return padPackageJSON(t, pj, limits.MaxPackageJSONBytes) },
+			func(t *testing.T, pj string) []byte { return padPackageJSON(t, pj, limits.MaxPackageJSONBytes+1) },
+			"package.json is"},
+		{"MaxUnpackedBytes",
+			// package.json counts towards the unpacked size.
+			func(t *testing.T, pj string) []byte { return bomb(t, pj, limits.MaxUnpackedBytes-int64(len(pj))) },
+			func(t *testing.T, pj string) []byte { return bomb(t, pj, limits.MaxUnpackedBytes-int64(len(pj))+1) },
+			"size over"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			name := "limit-" + strings.ToLower(c.name)
+			publishAt(t, name, c.at(t, packageJSON(name, fmt.Sprintf("1.0.%d", n+1))), nil, http.StatusCreated, "")
+			publishAt(t, name, c.past(t, packageJSON(name, fmt.Sprintf("1.0.%d", n+1))), nil, http.StatusUnprocessableEntity, c.wantS)
+		})
+	}
+	t.Run("MaxPackageNameLength", func(t *testing.T) {
+		at := strings.Repeat("n", limits.MaxPackageNameLength)
+		publishAt(t, at, goodTarball(t, packageJSON(at, fmt.Sprintf("1.0.%d", n+1))), nil, http.StatusCreated, "")
+		past := at + "n"
+		publishAt(t, past, goodTarball(t, packageJSON(past, fmt.Sprintf("1.0.%d", n+1))), nil, http.StatusBadRequest, "longer than")
+	})
+	t.Run("MaxBundleBytes", func(t *testing.T) {
+		// At the limit the bundle passes the size check and reaches
+		// verification (where this padded JSON fails to parse as a
+		// bundle); one byte more is refused by size.
+		name := "limit-bundle"
+		pad := func(size int) []byte {
+			b := []byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","x":"`)
+			b = append(b, bytes.Repeat([]byte("x"), size-len(b)-2)...)
+			return append(b, '"', '}')
+		}
+		publishAt(t, name, goodTarball(t, packageJSON(name, fmt.Sprintf("1.0.%d", n+1))), pad(limits.MaxBundleBytes), http.StatusUnprocessableEntity, "bundle-parse check failed")
+		publishAt(t, name, goodTarball(t, packageJSON(name, fmt.Sprintf("1.0.%d", n+1))), pad(limits.MaxBundleBytes+1), http.StatusRequestEntityTooLarge, "bundle attachment exceeds")
+	})
+	t.Run("MaxPublishBodyBytes", func(t *testing.T) {
+		// Past the limit: refused from Content-Length before reading.
+		n := int64(limits.MaxPublishBodyBytes + 1)
+		r := s.doStream(t, request{method: http.MethodPut, path: "/limit-body", token: token, stream: io.LimitReader(zeroReader{}, n), streamSize: n})
+		if r.status != http.StatusRequestEntityTooLarge {
+			t.Errorf("status %d, want 413: %s", r.status, clip(r.body))
+		}
+	})
+}
+
+func padPackageJSON(t *testing.T, pj string, size int) []byte {
+	t.Helper()
+	head := strings.TrimSuffix(pj, "}") + `,"pad":"`
+	body := head + strings.Repeat("x", size-len(head)-2) + `"}`
+	if len(body) != size {
+		t.Fatalf("padded package.json is %d bytes, want %d", len(body), size)
+	}
+	return gz(t, makeTar(t, []tarEntry{{name: "package/package.json", body: body}}))
+}
+
+// TestRateLimits sends bursts of failed logins and of publishes: the
+// registry must start answering 429 Too Many Requests.
+func TestRateLimits(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	token := addUser(t, s.srv.URL, "alice")
+	const burst = 30
+	limited := func(send func(i int) response) bool {
+		for i := range burst {
+			if send(i).status == http.StatusTooManyRequests {
+				return true
+			}
+		}
+		return false
+	}
+	loginLimited := limited(func(i int) response {
+		body, _ := json.Marshal(npmwire.AddUserRequest{Name: "alice", Password: fmt.Sprintf("wrong password %d", i)})
+		return s.do(t, http.MethodPut, "/-/user/org.couchdb.user:alice", "", body)
+	})
+	publishLimited := limited(func(i int) response {
+		v := fmt.Sprintf("0.0.%d", i)
+		p := newPublish("rate-pkg", v, goodTarball(t, packageJSON("rate-pkg", v)), nil)
+		p.tag = "r"
+		return s.do(t, http.MethodPut, p.path(), token, p.body(t))
+	})
+	gaps := []string{}
+	if !loginLimited {
+		gaps = append(gaps, fmt.Sprintf("%d failed logins for one user in a row were all answered without 429", burst))
+	}
+	if !publishLimited {
+		gaps = append(gaps, fmt.Sprintf("%d publishes by one token in a row were all answered without 429", burst))
+	}
+	reportGap(t, "registry has no rate limiting on login and publish (registry/server.go routes)", gaps)
+}
+
+// reportGap logs a known registry gap; the test fails once the gap is
+// closed, so that this mark is removed and the test made strict.
+func reportGap(t *testing.T, gap string, findings []string) {
+	t.Helper()
+	if len(findings) == 0 {
+		t.Errorf("known gap %q is closed: make this test strict", gap)
+		return
+	}
+	for _, f := range findings {
+		t.Logf("KNOWN GAP (%s): %s", gap, f)
+	}
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestSecretsNeverLogged captures every slog record, at debug level, while
+// users sign up, log in, publish, fail to publish, use bad tokens and log
+// out, and asserts that no token or password appears in the logs or in any
+// error message.
+func TestSecretsNeverLogged(t *testing.T) {
+	var logs syncBuffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	defer slog.SetDefault(prev)
+
+	s := newStack(t, stackOptions{})
+	var answers []string
+	do := func(method, path, token string, body []byte) response {
+		r := s.do(t, method, path, token, body)
+		answers = append(answers, string(r.body))
+		return r
+	}
+	alice := addUser(t, s.srv.URL, "alice")
+	bob := addUser(t, s.srv.URL, "bob")
+	secrets := []string{alice, bob, password}
+
+	// Log in again (a new token), and fail to log in with a wrong password.
+	login, _ := json.Marshal(npmwire.AddUserRequest{Name: "alice", Password: password})
+	r := do(http.MethodPut, "/-/user/org.couchdb.user:alice", "", login)
+	var out npmwire.AddUserResponse
+	json.Unmarshal(r.body, &out)
+	secrets = append(secrets, out.Token)
+	wrong, _ := json.Marshal(npmwire.AddUserRequest{Name: "alice", Password: "not the password at all"})
+	do(http.MethodPut, "/-/user/org.couchdb.user:alice", "", wrong)
+	secrets = append(secrets, "not the password at all")
+	// Basic auth with the password, and a token sent with a bad scheme.
+	basic := base64.StdEncoding.EncodeToString([]byte("alice:" + password))
+	req, _ := http.NewRequest(http.MethodGet, s.srv.URL+"/-/whoami", nil)
+	req.Header.Set("Authorization", "Basic "+basic)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
+	req, _ = http.NewRequest(http.MethodGet, s.srv.URL+"/-/whoami", nil)
+	req.Header.Set("Authorization", alice)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
+
+	// Publish with provenance, fail a publish, use a revoked-looking token.
+	tgz := goodTarball(t, packageJSON("octo-pkg", "1.0.0"))
+	p := newPublish("octo-pkg", "1.0.0", tgz, s.provenanceBundle(t, s.job(), "octo-pkg", "1.0.0", tgz))
+	if r := do(http.MethodPut, p.path(), alice, p.body(t)); r.status != http.StatusCreated {
+		t.Fatalf("publish: %d %s", r.status, r.body)
+	}
+	do(http.MethodPut, p.path(), alice, p.body(t)) // already published
+	do(http.MethodPut, p.path(), bob, p.body(t))   // not a maintainer
+	forged := "npm_prov_" + strings.Repeat("Z", 32)
+	secrets = append(secrets, forged)
+	do(http.MethodPut, p.path(), forged, p.body(t))
+	do(http.MethodGet, "/-/whoami", alice, nil)
+	do(http.MethodGet, "/-/npm/v1/tokens", alice, nil)
+	// npm logout sends the token in the path; a logout of a token that is
+	// not the caller's fails.
+	do(http.MethodDelete, "/-/user/token/"+bob, alice, nil)
+	do(http.MethodDelete, "/-/user/token/"+alice, alice, nil)
+
+	logText := logs.String()
+	if !strings.Contains(logText, "published") {
+		t.Fatalf("the log capture saw no publish; captured:\n%s", logText)
+	}
+	for _, secret := range secrets {
+		if secret == "" {
+			t.Fatal("empty secret")
+		}
+		for _, line := range strings.Split(logText, "\n") {
+			if strings.Contains(line, secret) {
+				t.Errorf("secret %.12s… appears in the log: %s", secret, line)
+			}
+		}
+		for _, a := range answers {
+			if strings.Contains(a, secret) && !strings.Contains(a, `"token"`) {
+				t.Errorf("secret %.12s… appears in an answer: %s", secret, clip([]byte(a)))
+			}
+		}
+	}
+}
