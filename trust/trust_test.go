@@ -308,8 +308,11 @@ func TestTrustFilesServedAndWritten(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tr.CTLogs()) != 0 {
+	if len(tr.CTLogs()) != 0 || strings.Contains(string(env.Services.TrustedRootJSON()), "ctlogs") {
 		t.Error("trusted root lists a CT log; the CA has none")
+	}
+	if !strings.Contains(string(env.Services.TrustedRootJSON()), "no certificate transparency log") {
+		t.Error("trusted root does not say that there is no CT log")
 	}
 	logs := tr.RekorLogs()
 	if len(logs) != 1 || logs[hex.EncodeToString(env.Services.Log().LogID())] == nil {

@@ -30,6 +30,11 @@ const (
 	IntermediateKeyFile  = "intermediate-key.pem"
 )
 
+// RootOrganization is the root's subject organization. The trusted root
+// repeats the root's subject, so this is where the trusted root itself says
+// that the CA has no certificate transparency log.
+const RootOrganization = "provenant (no certificate transparency log)"
+
 // Keys are the CA's persistent root and intermediate, ECDSA P-256.
 type Keys struct {
 	// Root is the self-signed trust anchor.
@@ -87,7 +92,7 @@ func createKeys(dir string, now time.Time) (*Keys, error) {
 	start := now.Add(-time.Minute).UTC().Truncate(time.Second)
 	rootTmpl := &x509.Certificate{
 		SerialNumber:          randomSerial(),
-		Subject:               pkix.Name{Organization: []string{"provenant"}, CommonName: "provenant-root"},
+		Subject:               pkix.Name{Organization: []string{RootOrganization}, CommonName: "provenant-root"},
 		NotBefore:             start,
 		NotAfter:              start.Add(RootValidity),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
