@@ -42,6 +42,7 @@ func newPublishCommand() *cobra.Command {
 		asJSON      bool
 		trustedRoot string
 		timeout     time.Duration
+		retries     int
 	)
 	cmd := &cobra.Command{
 		Use:   "publish [DIR|TARBALL]",
@@ -55,6 +56,10 @@ func newPublishCommand() *cobra.Command {
 			}
 			o.TrustedRootURL = trustedRoot
 			o.Timeout = timeout
+			o.Retries = retries
+			if retries <= 0 {
+				o.Retries = -1 // the library reads 0 as "default"
+			}
 			out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
 			if !asJSON {
 				o.Progress = func(s publisher.Step) { fmt.Fprintln(errOut, publisher.StepLine(s)) }
@@ -95,7 +100,7 @@ func newPublishCommand() *cobra.Command {
 	f.StringVar(&o.SigningConfigURL, "signing-config", "", "Sigstore signing config (path or URL) naming the CA and log")
 	f.StringVar(&trustedRoot, "trusted-root", "", "trusted_root.json (path or URL) to verify the bundle with before publishing")
 	f.DurationVar(&timeout, "timeout", publisher.DefaultTimeout, "timeout of each network call")
-	f.IntVar(&o.Retries, "retries", publisher.DefaultRetries, "retries of calls that are safe to repeat (429, 5xx, network errors)")
+	f.IntVar(&retries, "retries", publisher.DefaultRetries, "retries of calls that are safe to repeat (429, 5xx, network errors)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON result object")
 	return cmd
 }
