@@ -163,9 +163,9 @@ func TestGitPackLimit(t *testing.T) {
 		t.Run(srv.name, func(t *testing.T) {
 			s := httptest.NewServer(srv.handler)
 			defer s.Close()
-			repo := s.URL + "/octo-org/octo-pkg"
+			repo := "https://forge.test/octo-org/octo-pkg"
 			ct := &countingTransport{}
-			g := &Git{Client: &http.Client{Transport: ct}}
+			g := &Git{Client: &http.Client{Transport: ct}, Rewrites: Rewrites{{Prefix: "https://forge.test/", Replacement: s.URL + "/"}}}
 			wantErr(t, g.Check(context.Background(), repo, f.first), nil)
 			size := ct.n.Load()
 			if size == 0 {
@@ -211,8 +211,10 @@ func TestGitUnavailable(t *testing.T) {
 		http.Error(w, "boom", http.StatusInternalServerError)
 	}))
 	defer s.Close()
-	g := &Git{}
-	wantErr(t, g.Check(context.Background(), s.URL+"/o/r", strings.Repeat("a", 40)), ErrUnavailable)
+	g := &Git{Rewrites: Rewrites{{Prefix: "https://forge.test/", Replacement: s.URL + "/"}}}
+	wantErr(t, g.Check(context.Background(), "https://forge.test/o/r", strings.Repeat("a", 40)), ErrUnavailable)
+	// Without a rewrite, plain http is refused before any request.
+	wantErr(t, (&Git{}).Check(context.Background(), s.URL+"/o/r", strings.Repeat("a", 40)), ErrNotFound)
 }
 
 func TestGitHubAPI(t *testing.T) {
@@ -420,8 +422,17 @@ func TestNewRouting(t *testing.T) {
 	if apiCalls.Load() != 1 {
 		t.Fatalf("API calls = %d, want 1", apiCalls.Load())
 	}
-	wantErr(t, c.Check(ctx, gitSrv.URL+"/octo-org/octo-pkg", f.first), nil)
-	wantErr(t, c.Check(ctx, gitSrv.URL+"/octo-org/octo-pkg", strings.Repeat("0", 40)), ErrNotFound)
+	// Other hosts go to git; plain http needs a rewrite.
+	wantErr(t, c.Check(ctx, gitSrv.URL+"/octo-org/octo-pkg", f.first), ErrNotFound)
+	c, err = New(Config{
+		Rewrites:  Rewrites{{Prefix: "https://forge.test/", Replacement: gitSrv.URL + "/"}},
+		GitHubAPI: GitHubAPIConfig{Enabled: true, BaseURL: apiSrv.URL},
+	}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, c.Check(ctx, "https://forge.test/octo-org/octo-pkg", f.first), nil)
+	wantErr(t, c.Check(ctx, "https://forge.test/octo-org/octo-pkg", strings.Repeat("0", 40)), ErrNotFound)
 
 	c, err = New(Config{
 		Rewrites:  Rewrites{{Prefix: "https://github.com/", Replacement: gitSrv.URL + "/"}},

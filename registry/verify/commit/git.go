@@ -28,7 +28,8 @@ const DefaultMaxPackBytes = 64 << 20
 var ErrPackTooLarge = fmt.Errorf("%w: packfile over the size limit", ErrUnavailable)
 
 // Git checks commits over git's smart HTTP protocol. The zero value is
-// usable: it fetches repoURL + ".git" with http.DefaultClient.
+// usable: it fetches repoURL + ".git" with http.DefaultClient. Repository
+// URLs must be https unless a rewrite maps them (possibly to http).
 type Git struct {
 	// Client makes the HTTP requests; nil means http.DefaultClient.
 	Client *http.Client
@@ -48,7 +49,12 @@ func (g *Git) Check(ctx context.Context, repoURL, sha string) error {
 	if len(sha) != 40 {
 		return unavailable(repoURL, sha, errors.New("sha256 repositories are not supported by the git checker"))
 	}
-	fetchURL, _ := g.Rewrites.Apply(repoURL)
+	fetchURL, rewritten := g.Rewrites.Apply(repoURL)
+	if !rewritten && !strings.HasPrefix(repoURL, "https://") {
+		// Plain http only where the operator mapped a URL to it (a local
+		// forge); a certificate cannot steer the registry to http hosts.
+		return notFound(repoURL, sha, fmt.Errorf("%w: %q is not an https URL and no rewrite maps it", ErrNotFound, repoURL))
+	}
 	if !strings.HasSuffix(fetchURL, ".git") {
 		fetchURL += ".git"
 	}
