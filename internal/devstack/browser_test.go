@@ -78,6 +78,19 @@ func screenshot(t *testing.T, ctx context.Context, dir, name string) {
 	}
 }
 
+// viewportShot saves what the viewport shows after scrolling sel into view.
+func viewportShot(t *testing.T, ctx context.Context, dir, name, sel string) {
+	t.Helper()
+	eval[bool](t, ctx, `(document.querySelector(`+quoteJS(sel)+`).scrollIntoView(), true)`)
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // text returns the visible text of the element matching sel.
 func text(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()

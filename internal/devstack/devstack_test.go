@@ -124,7 +124,8 @@ func TestDevStackInBrowser(t *testing.T) {
 		}
 		scrollWidth := eval[int](t, ctx, `document.documentElement.scrollWidth`)
 		innerWidth := eval[int](t, ctx, `window.innerWidth`)
-		screenshot(t, ctx, art, "version-page-phone")
+		viewportShot(t, ctx, art, "version-page-phone-top", "body")
+		viewportShot(t, ctx, art, "version-page-phone-panel", "#provenance")
 		if scrollWidth > innerWidth {
 			t.Errorf("page scrolls sideways on a phone: scrollWidth %d > innerWidth %d", scrollWidth, innerWidth)
 		}
