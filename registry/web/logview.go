@@ -45,10 +45,12 @@ type ProofError struct {
 	Err error
 }
 
+// Error names the failed step and its cause.
 func (e *ProofError) Error() string {
 	return fmt.Sprintf("security error: log %s proof failed: %v", e.Step, e.Err)
 }
 
+// Unwrap returns the underlying failure.
 func (e *ProofError) Unwrap() error { return e.Err }
 
 // A proofStep is one line of the inclusion check shown on the entry page.
