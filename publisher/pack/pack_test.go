@@ -129,6 +129,8 @@ var fixtures = []struct {
 		"a/.gitignore": "c/d\n",
 		"z/.npmignore": "",
 		"z/y.js":       "y",
+		"@at.js":       "a root file whose name starts with @",
+		"@x/y.js":      "a folder whose name starts with @",
 		"very/long/directory/name/that/goes/on/and/on/for/more/than/a/hundred/bytes/in/total/length/file.js": "long",
 	}},
 }
