@@ -130,7 +130,9 @@ var fixtures = []struct {
 		"z/.npmignore": "",
 		"z/y.js":       "y",
 		"@at.js":       "a root file whose name starts with @",
-		"@x/y.js":      "a folder whose name starts with @",
+		"n/" + strings.Repeat("long-name-", 11) + ".js": "a basename over 100 bytes needs a pax header",
+		"n/café-ünïcode.js":                             "non-ASCII names need a pax header",
+		"@x/y.js":                                       "a folder whose name starts with @",
 		"very/long/directory/name/that/goes/on/and/on/for/more/than/a/hundred/bytes/in/total/length/file.js": "long",
 	}},
 }
