@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -45,8 +46,9 @@ type Config struct {
 	// DataDir holds keys, certificates and the log.
 	DataDir string
 	// BaseURL is the public URL the services are served at, e.g.
-	// http://127.0.0.1:8081, without a trailing slash. Listen first, then
-	// Open with the listener's URL.
+	// http://127.0.0.1:8081. Listen first, then Open with the listener's
+	// URL. It may carry a path when Handler is mounted under it, e.g.
+	// http://host/trust with http.StripPrefix("/trust", s.Handler()).
 	BaseURL string
 	// Issuers are extra trusted OIDC issuers besides the embedded one, as
 	// ca.ParseIssuer reads them: "github=URL", "gitlab=URL" or a known URL
@@ -76,10 +78,11 @@ func Open(ctx context.Context, cfg Config) (*Services, error) {
 		return nil, errors.New("trust: no data directory")
 	}
 	u, err := url.Parse(cfg.BaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
-		return nil, fmt.Errorf("trust: base URL %q must be an absolute http(s) URL without a path", cfg.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, fmt.Errorf("trust: base URL %q must be an absolute http(s) URL without query, fragment or user", cfg.BaseURL)
 	}
-	cfg.BaseURL = u.Scheme + "://" + u.Host
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	cfg.BaseURL = u.Scheme + "://" + u.Host + u.Path
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("trust: %w", err)
 	}
@@ -129,6 +132,7 @@ func open(ctx context.Context, cfg Config, u *url.URL) (*Services, error) {
 	logCfg := cfg.Log
 	logCfg.Dir = filepath.Join(cfg.DataDir, LogDir)
 	logCfg.Host = u.Hostname()
+	logCfg.PathPrefix = u.Path
 	lg, err := tlog.Open(ctx, logCfg)
 	if err != nil {
 		return nil, err

@@ -3,10 +3,14 @@ package trust_test
 import (
 	"context"
 	"crypto"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -352,7 +356,7 @@ func TestOpenRejectsBadConfig(t *testing.T) {
 	for _, c := range []trust.Config{
 		{DataDir: "", BaseURL: "http://127.0.0.1:1"},
 		{DataDir: t.TempDir(), BaseURL: "127.0.0.1:1"},
-		{DataDir: t.TempDir(), BaseURL: "http://127.0.0.1:1/sub"},
+		{DataDir: t.TempDir(), BaseURL: "http://127.0.0.1:1/sub?x=1"},
 		{DataDir: t.TempDir(), BaseURL: "http://127.0.0.1:1", Issuers: []string{"https://accounts.google.com"}},
 	} {
 		if s, err := trust.Open(context.Background(), c); err == nil {
@@ -360,4 +364,62 @@ func TestOpenRejectsBadConfig(t *testing.T) {
 			t.Errorf("Open(%+v) succeeded", c)
 		}
 	}
+}
+
+// TestMountedUnderPrefix serves the services under /trust on a shared
+// server, as a registry binary would, and signs and verifies through it.
+func TestMountedUnderPrefix(t *testing.T) {
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	s, err := trust.Open(context.Background(), trust.Config{DataDir: t.TempDir(), BaseURL: srv.URL + "/trust/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	mux.Handle("/trust/", http.StripPrefix("/trust", s.Handler()))
+	tr, err := root.NewTrustedRootFromJSON(s.TrustedRootJSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &trusttest.Env{BaseURL: s.BaseURL(), Services: s, TrustedRoot: tr}
+	if env.BaseURL != srv.URL+"/trust" {
+		t.Fatalf("BaseURL = %s", env.BaseURL)
+	}
+	token := env.IDToken(t, githubJob())
+	stmt := statement("pkg:npm/octo-pkg@1.0.0")
+	pb, err := signDSSE(t, env, token, stmt, tr)
+	if err != nil {
+		t.Fatalf("sign.Bundle under a prefix: %v", err)
+	}
+	// A second identical submission goes the 409 + Location path.
+	req := fmt.Sprintf(`{"apiVersion":"0.0.1","kind":"dsse","spec":{"proposedContent":{"envelope":%q,"verifiers":[%q]}}}`,
+		mustEnvelopeJSON(t, pb), base64.StdEncoding.EncodeToString(pemCert(pb)))
+	resp, err := http.Post(env.BaseURL+"/api/v1/log/entries", "application/json", strings.NewReader(req))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict || !strings.HasPrefix(resp.Header.Get("Location"), "/trust/api/v1/log/entries/") {
+		t.Fatalf("duplicate: %s Location=%q", resp.Status, resp.Header.Get("Location"))
+	}
+	loc, err := http.Get(srv.URL + resp.Header.Get("Location"))
+	if err != nil || loc.StatusCode != http.StatusOK {
+		t.Fatalf("GET Location: %v %v", err, loc)
+	}
+	loc.Body.Close()
+}
+
+func mustEnvelopeJSON(t testing.TB, pb *protobundle.Bundle) string {
+	t.Helper()
+	env := pb.GetDsseEnvelope()
+	raw, err := json.Marshal(map[string]any{"payload": env.Payload, "payloadType": env.PayloadType, "signatures": []any{map[string]any{"sig": env.Signatures[0].Sig}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(raw)
+}
+
+func pemCert(pb *protobundle.Bundle) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: pb.GetVerificationMaterial().GetCertificate().GetRawBytes()})
 }

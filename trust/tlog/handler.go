@@ -54,7 +54,7 @@ func (l *Log) serveAdd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("ETag", e.UUID)
-	w.Header().Set("Location", "/api/v1/log/entries/"+e.UUID)
+	w.Header().Set("Location", l.cfg.PathPrefix+"/api/v1/log/entries/"+e.UUID)
 	writeJSON(w, http.StatusCreated, e.Wire(l.logIDHex))
 }
 
@@ -233,7 +233,7 @@ func (l *Log) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ce *provenance.CheckError
 	switch {
 	case errors.As(err, &dup):
-		w.Header().Set("Location", "/api/v1/log/entries/"+dup.UUID)
+		w.Header().Set("Location", l.cfg.PathPrefix+"/api/v1/log/entries/"+dup.UUID)
 		w.Header().Set("ETag", dup.UUID)
 		l.writeError(w, r, http.StatusConflict, err)
 	case errors.Is(err, ErrNotFound):

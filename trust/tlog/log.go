@@ -115,6 +115,9 @@ type Config struct {
 	Pushback           uint
 	// Now is the clock for integrated times; nil means time.Now.
 	Now func() time.Time
+	// PathPrefix is the path the handler is mounted under (for example
+	// "/trust" behind http.StripPrefix), used in Location headers.
+	PathPrefix string
 }
 
 // state is log.json.
