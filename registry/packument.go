@@ -58,6 +58,13 @@ func (c *cache) get(name, base string) (*view, uint64) {
 	return c.views[name][base], c.gen[name]
 }
 
+// Cache bounds: base URLs come from the Host header, so a client could
+// otherwise grow the cache at will.
+const (
+	maxViewsPerPackage = 4
+	maxCachedPackages  = 20000
+)
+
 func (c *cache) put(name, base string, gen uint64, v *view) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -65,7 +72,16 @@ func (c *cache) put(name, base string, gen uint64, v *view) {
 		return
 	}
 	if c.views[name] == nil {
+		if len(c.views) >= maxCachedPackages {
+			for k := range c.views { // evict an arbitrary package
+				delete(c.views, k)
+				break
+			}
+		}
 		c.views[name] = map[string]*view{}
+	}
+	if len(c.views[name]) >= maxViewsPerPackage {
+		return
 	}
 	c.views[name][base] = v
 }

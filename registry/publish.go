@@ -221,7 +221,9 @@ func versionFree(pkg *store.Package, version string) error {
 		gone = gone || v.Version == version
 	}
 	if gone {
-		return fmt.Errorf("%w: You cannot publish over the previously published versions: %s.", ErrForbidden, version)
+		// npm's own wording, full stop included (npm-protocol.md §5.3).
+		return fmt.Errorf("%w: You cannot publish over the previously published versions: %s.", ErrForbidden, version) //lint:ignore ST1005 npm's wording
+
 	}
 	return nil
 }

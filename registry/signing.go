@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -159,6 +158,3 @@ func (s *signer) publishAttestation(name, version, sha512hex, registryURL string
 		},
 	})
 }
-
-// public returns the public key.
-func (s *signer) public() crypto.PublicKey { return s.key.Public() }

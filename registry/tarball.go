@@ -67,7 +67,7 @@ func inspectTarball(tgz []byte) (*tarballInfo, error) {
 			if err := checkEntryPath(h.Linkname); err != nil {
 				return nil, fmt.Errorf("%w (hard link %q)", err, h.Name)
 			}
-		case tar.TypeReg, tar.TypeRegA:
+		case tar.TypeReg:
 			info.FileCount++
 			info.UnpackedSize += h.Size
 			if info.UnpackedSize > limits.MaxUnpackedBytes {
