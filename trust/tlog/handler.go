@@ -169,6 +169,10 @@ func (l *Log) servePublicKey(w http.ResponseWriter, r *http.Request) {
 
 func (l *Log) serveProof(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	if id := q.Get("treeID"); id != "" && id != strconv.FormatInt(l.st.TreeID, 10) {
+		l.fail(w, r, &provenance.CheckError{Check: "tree-id", Expected: strconv.FormatInt(l.st.TreeID, 10), Actual: id})
+		return
+	}
 	first, err := strconv.ParseUint(q.Get("firstSize"), 10, 63)
 	if err != nil || first < 1 {
 		l.fail(w, r, &provenance.CheckError{Check: "first-size", Expected: "an integer ≥ 1", Actual: q.Get("firstSize")})

@@ -1,8 +1,11 @@
 package tlog_test
 
 import (
+	"bytes"
 	"net/url"
 	"testing"
+
+	"github.com/go-openapi/runtime"
 )
 
 func mustURL(t testing.TB, s string) *url.URL {
@@ -13,3 +16,7 @@ func mustURL(t testing.TB, s string) *url.URL {
 	}
 	return u
 }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
+
+func jsonConsumer() runtime.Consumer { return runtime.JSONConsumer() }
