@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -255,4 +256,44 @@ func BenchmarkBadge(b *testing.B) {
 	for b.Loop() {
 		renderBadge(badgeVerified)
 	}
+}
+
+// recordingCatalog records the search text it is asked for.
+type recordingCatalog struct {
+	Catalog
+	got string
+}
+
+func (r *recordingCatalog) Search(_ context.Context, text string, _ int) ([]Listing, error) {
+	r.got = text
+	return nil, nil
+}
+
+func TestSearchTextLimit(t *testing.T) {
+	for _, tt := range []struct{ n, want int }{{maxSearchTextBytes, maxSearchTextBytes}, {maxSearchTextBytes + 1, maxSearchTextBytes}} {
+		rc := &recordingCatalog{}
+		p, err := New(Config{Catalog: rc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := serve(t, p).URL
+		if status, _, _ := get(t, base+"/?q="+strings.Repeat("a", tt.n)); status != http.StatusOK {
+			t.Fatalf("status %d", status)
+		}
+		if len(rc.got) != tt.want {
+			t.Errorf("query of %d bytes: catalog searched %d bytes, want %d", tt.n, len(rc.got), tt.want)
+		}
+	}
+}
+
+func FuzzBrowsableRepoURL(f *testing.F) {
+	for _, s := range []string{"git+https://github.com/o/r.git", "github:o/r", "o/r", "git@github.com:o/r.git", "javascript:alert(1)"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		u := browsableRepoURL(s)
+		if u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+			t.Fatalf("browsableRepoURL(%q) = %q, not an http(s) URL", s, u)
+		}
+	})
 }
