@@ -290,6 +290,7 @@ func testRecentAndSearch(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	for _, n := range []string{"left-pad", "right-pad", "@x/pad-util", "unrelated"} {
 		mustPublish(t, s, "alice", Pub(n, "1.0.0"))
+		time.Sleep(2 * time.Millisecond) // distinct modification times
 	}
 	recent, err := s.Recent(ctx, 2)
 	if err != nil {
