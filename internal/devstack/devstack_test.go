@@ -258,6 +258,14 @@ func TestDevStackRestart(t *testing.T) {
 	if d2.Version != "1.0.1" || d2.Commit == d1.Commit || d2.LogIndex != d1.LogIndex+1 {
 		t.Errorf("second run: %+v (first %+v)", d2, d1)
 	}
+	// The first entry is still proven included in the grown log, read over
+	// the real log's Rekor API.
+	for _, idx := range []int64{d1.LogIndex, d2.LogIndex} {
+		page := fetch(t, st2.Info.RegistryURL+"/-/log/entries/"+strconv.FormatInt(idx, 10), "text/html")
+		if !strings.Contains(page, "Included in the log: proof checked against the latest signed checkpoint") {
+			t.Errorf("log entry %d not proven included after restart", idx)
+		}
+	}
 	// The first version survives the restart with its provenance.
 	resp, err := http.Get(st2.Info.RegistryURL + "/badge/@provenant-test/hello/v/1.0.0.svg")
 	if err != nil {
