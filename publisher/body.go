@@ -50,7 +50,7 @@ func hostedDefaults(repository json.RawMessage) (homepage string, bugs map[strin
 // buildBody builds npm's publish body: the package.json with "_id" and
 // "dist" added as the one version, the tarball base64 and, with
 // provenance, the bundle as a raw JSON string (npm-protocol.md §4.3).
-func buildBody(t *pack.Tarball, registry *url.URL, tag, access string, bundleJSON []byte, bundleMediaType string) ([]byte, error) {
+func buildBody(t *pack.Tarball, registry *url.URL, tag, access, gitHead string, bundleJSON []byte, bundleMediaType string) ([]byte, error) {
 	var manifest map[string]json.RawMessage
 	if err := json.Unmarshal(t.Manifest, &manifest); err != nil {
 		return nil, fmt.Errorf("package.json: %w", err)
@@ -79,6 +79,11 @@ func buildBody(t *pack.Tarball, registry *url.URL, tag, access string, bundleJSO
 			if err := set("bugs", bugs); err != nil {
 				return nil, err
 			}
+		}
+	}
+	if _, ok := manifest["gitHead"]; !ok && gitHead != "" {
+		if err := set("gitHead", gitHead); err != nil {
+			return nil, err
 		}
 	}
 	if err := set("_id", t.Name+"@"+t.Version); err != nil {

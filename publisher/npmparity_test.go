@@ -51,6 +51,14 @@ func TestPutBodyMatchesNPM(t *testing.T) {
 		t.Skip("npm not on PATH")
 	}
 	dir := writePackage(t, "@acme/parity", "1.0.0", map[string]string{"bin": `{"parity":"index.js"}`, "keywords": `["a","b"]`})
+	// In a git work tree, npm records the commit as gitHead.
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "."}, {"-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "x"}} {
+		git := exec.Command("git", args...)
+		git.Dir = dir
+		if out, err := git.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
 
 	npmReg := newFakeRegistry(t, testToken)
 	u, _ := url.Parse(npmReg.URL())
@@ -122,14 +130,17 @@ func TestPutBodyMatchesNPM(t *testing.T) {
 	// npm also records its own and node's versions, and normalizes bin.
 	for _, k := range keys(tvm) {
 		switch k {
-		case "_nodeVersion", "_npmVersion", "gitHead":
+		case "_nodeVersion", "_npmVersion":
 			continue
 		}
 		if _, ok := ovm[k]; !ok {
 			t.Errorf("version manifest: npm sends %q (%s), we do not", k, tvm[k])
 		}
 	}
-	for _, k := range []string{"name", "version", "_id", "readme", "readmeFilename", "keywords", "main", "repository"} {
+	if len(tvm["gitHead"]) == 0 {
+		t.Error("npm recorded no gitHead")
+	}
+	for _, k := range []string{"name", "version", "_id", "readme", "readmeFilename", "keywords", "main", "repository", "gitHead", "homepage", "bugs"} {
 		if string(tvm[k]) != string(ovm[k]) {
 			t.Errorf("version %s: npm %s, ours %s", k, tvm[k], ovm[k])
 		}

@@ -211,7 +211,11 @@ func (r *run) publish(ctx context.Context) error {
 
 	// Publish.
 	t0 = time.Now()
-	body, err := buildBody(t, r.registry, r.res.Tag, r.res.Access, bundleJSON, bundleType)
+	head := ""
+	if !r.res.Package.FromTarball {
+		head = gitHead(o.Path)
+	}
+	body, err := buildBody(t, r.registry, r.res.Tag, r.res.Access, head, bundleJSON, bundleType)
 	if err != nil {
 		return r.fail(StepPublish, t0, ErrRegistry, err)
 	}
