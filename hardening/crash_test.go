@@ -84,6 +84,8 @@ func (d *devProcess) start(t *testing.T) {
 	t.Helper()
 	d.cmd = exec.Command(d.bin, "dev", "--data-dir", d.dir, "--registry-addr", d.regAddr, "--trust-addr", d.trustAddr, "--forge-addr", d.fwd)
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	// Its own process group, so that SIGKILL also reaches git children.
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +101,11 @@ func (d *devProcess) start(t *testing.T) {
 			}
 			if time.Now().After(deadline) {
 				d.kill()
-				t.Fatalf("provenant dev did not become healthy at %s (see %s)", u, d.log.Name())
+				out, _ := os.ReadFile(d.log.Name())
+				if len(out) > 4000 {
+					out = out[len(out)-4000:]
+				}
+				t.Fatalf("provenant dev did not become healthy at %s; its log ends:\n%s", u, out)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
@@ -111,7 +117,7 @@ func (d *devProcess) kill() {
 	if d.cmd == nil || d.cmd.Process == nil {
 		return
 	}
-	d.cmd.Process.Signal(syscall.SIGKILL)
+	syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
 	d.cmd.Wait()
 	d.cmd = nil
 }
@@ -196,6 +202,7 @@ func TestCrashSafety(t *testing.T) {
 	checkpoints = append(checkpoints, readCheckpoint(t, trustURL, logKey))
 	var orphansSwept, leftovers int
 	var checkTime, restartTime time.Duration
+	tmpAfterSweep := 0
 	for k := range crashKills {
 		time.Sleep(crashMinUptime + rand.N(crashMaxUptime-crashMinUptime))
 		// The last checkpoint served before the kill.
@@ -207,9 +214,10 @@ func TestCrashSafety(t *testing.T) {
 		snapshot := append([]acked(nil), acks...)
 		mu.Unlock()
 		t0 := time.Now()
-		o, l := checkDataDir(t, filepath.Join(d.dir, "registry"), snapshot)
+		o, l, la := checkDataDir(t, filepath.Join(d.dir, "registry"), snapshot)
 		orphansSwept += o
 		leftovers += l
+		tmpAfterSweep = la
 		t1 := time.Now()
 		d.start(t)
 		checkTime += t1.Sub(t0)
@@ -241,6 +249,14 @@ func TestCrashSafety(t *testing.T) {
 	}
 	if len(acks) < crashKills {
 		t.Errorf("only %d publishes were acknowledged in %d attempts; last error: %v", len(acks), attempts.Load(), lastErr.Load())
+	}
+	// Temporary files of blob writes cut short by SIGKILL are never
+	// renamed into place; the sweep should delete them once old.
+	switch {
+	case tmpAfterSweep > 0:
+		t.Logf("KNOWN GAP (registry/store/blobs.go Blobs.Sweep skips *.tmp): %d temporary blob files of killed writes survive a sweep with grace 0 and accumulate", tmpAfterSweep)
+	case leftovers > 0:
+		t.Errorf("known gap closed: Sweep now removes killed writes' temporary files; make this check strict")
 	}
 	t.Logf("time offline checking the data dir %s, restarting %s", checkTime, restartTime)
 	t.Logf("crash safety: %d SIGKILLs survived, %d publish attempts, %d acknowledged and intact, %d orphan blobs swept, %d temp files left by killed writes, log grew to %d entries, %d checkpoints pairwise consistent",
@@ -327,7 +343,7 @@ func (panicTB) Fatalf(f string, args ...any) { panic(fmt.Sprintf(f, args...)) }
 // version's blobs exist and match its digest, and blobs no version
 // references are counted, swept, and gone. It returns the orphans swept and
 // the temporary files left behind by killed blob writes.
-func checkDataDir(t *testing.T, dir string, acks []acked) (orphans, leftovers int) {
+func checkDataDir(t *testing.T, dir string, acks []acked) (orphans, leftovers, leftAfterSweep int) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.New(ctx, sqlite.Config{Dir: dir})
@@ -338,7 +354,7 @@ func checkDataDir(t *testing.T, dir string, acks []acked) (orphans, leftovers in
 	pkg, err := st.Package(ctx, "octo-pkg")
 	if err != nil {
 		if len(acks) == 0 {
-			return 0, 0
+			return 0, 0, 0
 		}
 		t.Fatalf("package after SIGKILL: %v", err)
 	}
@@ -383,7 +399,8 @@ func checkDataDir(t *testing.T, dir string, acks []acked) (orphans, leftovers in
 		switch {
 		case !strings.HasPrefix(key, "sha512/") || strings.Count(key, "/") != 1 || len(key) != len("sha512/")+128:
 			leftovers++
-			if leftovers == 1 {
+			if leftovers == 1 && !loggedLeftover {
+				loggedLeftover = true
 				t.Logf("temporary blob file left by a killed write, which Sweep skips: %s", key)
 			}
 		case !refs[key]:
@@ -398,6 +415,12 @@ func checkDataDir(t *testing.T, dir string, acks []acked) (orphans, leftovers in
 	if swept != orphans {
 		t.Errorf("sweep deleted %d blobs, want the %d orphans", swept, orphans)
 	}
+	filepath.WalkDir(blobDir, func(p string, e fs.DirEntry, err error) error {
+		if err == nil && !e.IsDir() && strings.HasSuffix(p, ".tmp") {
+			leftAfterSweep++
+		}
+		return nil
+	})
 	for key := range refs {
 		r, _, err := st.OpenBlob(ctx, key)
 		if err != nil {
@@ -406,7 +429,7 @@ func checkDataDir(t *testing.T, dir string, acks []acked) (orphans, leftovers in
 		}
 		r.Close()
 	}
-	return orphans, leftovers
+	return orphans, leftovers, leftAfterSweep
 }
 
 func readBlob(t *testing.T, st store.Store, key string) []byte {
@@ -589,6 +612,9 @@ func checkConsistent(t *testing.T, trustURL string, old, cur checkpoint) {
 		t.Errorf("checkpoint %d is not consistent with checkpoint %d: %v", cur.size, old.size, err)
 	}
 }
+
+// loggedLeftover makes the temp-file finding appear once per run.
+var loggedLeftover bool
 
 // crashTag is the dist-tag each crash-test version is published under.
 func crashTag(version string) string { return "t" + strings.ReplaceAll(version, ".", "_") }
