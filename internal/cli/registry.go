@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -12,6 +13,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/provenant/provenant/registry"
+	"github.com/provenant/provenant/registry/store/sqlite"
+	"github.com/provenant/provenant/registry/web"
 )
 
 func init() { subcommands = append(subcommands, newRegistryCommand) }
@@ -68,8 +71,22 @@ the trusted roots (e.g. the public-good trusted_root.json copied from
 	return cmd
 }
 
+// serveRegistry opens the store in the data directory, builds the HTML
+// pages over it and serves the registry until ctx ends.
 func serveRegistry(ctx context.Context, cfg registry.Config, cmd *cobra.Command) error {
-	srv, err := registry.New(ctx, cfg)
+	if cfg.DataDir == "" {
+		return &ExitError{Code: ExitUsage, Err: errors.New("a data directory is required (--data-dir, PROVENANT_REGISTRY_DATA_DIR or dataDir)")}
+	}
+	st, err := sqlite.New(ctx, sqlite.Config{Dir: cfg.DataDir})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	pages, err := web.New(web.Config{Catalog: web.StoreCatalog{Store: st}})
+	if err != nil {
+		return err
+	}
+	srv, err := registry.New(ctx, cfg, registry.WithStore(st), registry.WithPages(pages))
 	if err != nil {
 		return err
 	}
