@@ -172,27 +172,28 @@ func loadTrustedRoot(ctx context.Context, o *Options, c *caller) (root.TrustedMa
 	return tr, nil
 }
 
-// stepRecorder wraps the CA and the log to tell which one failed, and
-// when each succeeded, for the step report.
+// A certRecorder wraps the CA to tell, when sign.Bundle fails, whether the
+// certificate was the step that failed.
 type certRecorder struct {
 	sign.CertificateProvider
-	err  error
-	done time.Duration
-	t0   time.Time
+	err error
 }
 
+// GetCertificate implements sign.CertificateProvider.
 func (r *certRecorder) GetCertificate(ctx context.Context, kp sign.Keypair, o *sign.CertificateProviderOptions) ([]byte, error) {
 	b, err := r.CertificateProvider.GetCertificate(ctx, kp, o)
-	r.err, r.done = err, time.Since(r.t0)
+	r.err = err
 	return b, err
 }
 
+// A logRecorder wraps the log likewise.
 type logRecorder struct {
 	sign.Transparency
 	err    error
 	called bool
 }
 
+// GetTransparencyLogEntry implements sign.Transparency.
 func (r *logRecorder) GetTransparencyLogEntry(ctx context.Context, pem []byte, b *protobundle.Bundle) error {
 	r.called = true
 	r.err = r.Transparency.GetTransparencyLogEntry(ctx, pem, b)
@@ -221,7 +222,7 @@ func signStatement(ctx context.Context, o *Options, svc services, idToken string
 		transport = o.HTTPClient.Transport
 	}
 	cert := &certRecorder{CertificateProvider: sign.NewFulcio(&sign.FulcioOptions{
-		BaseURL: svc.fulcioURL, Timeout: o.Timeout, Retries: uint(o.Retries), Transport: transport}), t0: time.Now()}
+		BaseURL: svc.fulcioURL, Timeout: o.Timeout, Retries: uint(o.Retries), Transport: transport})}
 	tlog := &logRecorder{Transparency: sign.NewRekor(&sign.RekorOptions{
 		BaseURL: svc.rekorURL, Timeout: o.Timeout, Retries: uint(o.Retries), Version: svc.rekorVersion})}
 	opts := sign.BundleOptions{
@@ -346,7 +347,8 @@ func statementFromBundle(bundleJSON []byte) ([]byte, string, error) {
 	return env.GetPayload(), b.GetMediaType(), nil
 }
 
-// logEntryURLFromBundle describes an attached bundle's log entry.
+// describeAttached describes an existing bundle's certificate and log
+// entry; the entry URL is known only for public-good Rekor.
 func describeAttached(bundleJSON []byte) ProvenanceInfo {
 	var pb protobundle.Bundle
 	if protojson.Unmarshal(bundleJSON, &pb) != nil {
