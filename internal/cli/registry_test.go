@@ -55,7 +55,10 @@ func TestRegistryCommandServes(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
 	var errb syncWriter
-	go func() { done <- Run(ctx, []string{"registry", "--config", cfg, "--addr", "127.0.0.1:0"}, pw, &errb); pw.Close() }()
+	go func() {
+		done <- Run(ctx, []string{"registry", "--config", cfg, "--addr", "127.0.0.1:0"}, pw, &errb)
+		pw.Close()
+	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
 	if err != nil {
 		cancel()
