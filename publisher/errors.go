@@ -68,6 +68,7 @@ type StepError struct {
 	Err error
 }
 
+// Error names the step and the cause.
 func (e *StepError) Error() string { return e.Step + ": " + e.Err.Error() }
 
 // Unwrap exposes both the kind and the cause to errors.Is and errors.As.
@@ -113,6 +114,7 @@ type TokenError struct {
 	Err error
 }
 
+// Error gives the reason, the cause and, on its own lines, the fix.
 func (e *TokenError) Error() string {
 	s := e.Reason
 	if e.Err != nil {
@@ -124,4 +126,5 @@ func (e *TokenError) Error() string {
 	return s
 }
 
+// Unwrap returns the underlying failure.
 func (e *TokenError) Unwrap() error { return e.Err }
