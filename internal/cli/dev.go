@@ -51,6 +51,7 @@ func newDevCommand() *cobra.Command {
 				fmt.Fprintf(out, "  package page   %s\n", d.PageURL)
 				fmt.Fprintf(out, "  badge          %s\n", d.BadgeURL)
 				fmt.Fprintf(out, "  log entry      %s\n", d.LogEntryURL)
+				fmt.Fprintf(out, "  install        npm install %s --registry %s/\n", d.Package, st.Info.RegistryURL)
 			}
 			fmt.Fprintln(out, "\nServing; press Ctrl-C to stop.")
 			return st.Wait(ctx)
