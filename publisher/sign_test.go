@@ -113,3 +113,23 @@ func TestGitLabTokenGuidance(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestIdentityTokenOption signs with a token given by the caller, in a job
+// that has no id-token permission.
+func TestIdentityTokenOption(t *testing.T) {
+	e := trusttest.Start(t)
+	env := e.JobEnv(t, ghSpec)
+	delete(env, "ACTIONS_ID_TOKEN_REQUEST_URL")
+	delete(env, "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+	env["NODE_AUTH_TOKEN"] = testToken
+	reg := newFakeRegistry(t, testToken)
+	o := baseOptions(e, reg, writePackage(t, "explicit-token", "1.0.0", nil), env)
+	o.IdentityToken = e.IDToken(t, ghSpec)
+	res, err := Publish(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Provenance.TokenSource != "--identity-token" || !res.Provenance.SelfVerified || reg.putCount() != 1 {
+		t.Errorf("provenance %+v, %d PUTs", res.Provenance, reg.putCount())
+	}
+}
