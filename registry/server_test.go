@@ -23,7 +23,7 @@ func TestListenAndServe(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- srv.ListenAndServe(ctx, "127.0.0.1:0", func(a net.Addr) { addrc <- a }) }()
 	base := "http://" + (<-addrc).String()
-	for path, want := range map[string]string{"/-/ping": "{}", "/healthz": "ok", "/metrics": "provenant_registry_requests_total"} {
+	for path, want := range map[string]string{"/-/ping": "{}", "/healthz": "ok", "/metrics": "provenant_registry_publish_seconds"} {
 		resp, err := http.Get(base + path)
 		if err != nil {
 			t.Fatal(err)
