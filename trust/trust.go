@@ -54,7 +54,8 @@ type Config struct {
 	// ca.ParseIssuer reads them: "github=URL", "gitlab=URL" or a known URL
 	// such as https://token.actions.githubusercontent.com.
 	Issuers []string
-	// Log tunes the log's batching; zero values take tlog's defaults.
+	// Log tunes the log's batching and pushback; zero values take tlog's
+	// defaults. Its Dir, Host and PathPrefix are set by Open.
 	Log tlog.Config
 }
 
