@@ -89,6 +89,39 @@ func TestLimitsAtAndPastTheLimit(t *testing.T) {
 		publishAt(t, name, goodTarball(t, packageJSON(name, fmt.Sprintf("1.0.%d", n+1))), pad(limits.MaxBundleBytes), http.StatusUnprocessableEntity, "bundle-parse check failed")
 		publishAt(t, name, goodTarball(t, packageJSON(name, fmt.Sprintf("1.0.%d", n+1))), pad(limits.MaxBundleBytes+1), http.StatusRequestEntityTooLarge, "bundle attachment exceeds")
 	})
+	// The registry's own request limits (registry/users.go maxUserBodyBytes
+	// = 16 KiB, registry/api.go maxTagBodyBytes = 1 KiB), probed over HTTP.
+	padJSON := func(doc string, size int) []byte { return []byte(doc + strings.Repeat(" ", size-len(doc))) }
+	t.Run("maxUserBodyBytes", func(t *testing.T) {
+		const limit = 16 << 10
+		doc := func(name string) string {
+			b, _ := json.Marshal(npmwire.AddUserRequest{Name: name, Password: password})
+			return string(b)
+		}
+		if r := s.do(t, http.MethodPut, "/-/user/org.couchdb.user:at-limit", "", padJSON(doc("at-limit"), limit)); r.status != http.StatusCreated {
+			t.Errorf("user body of %d bytes: status %d %s", limit, r.status, clip(r.body))
+		}
+		r := s.do(t, http.MethodPut, "/-/user/org.couchdb.user:past-limit", "", padJSON(doc("past-limit"), limit+1))
+		if r.status != http.StatusRequestEntityTooLarge && r.status != http.StatusBadRequest {
+			t.Errorf("user body of %d bytes: status %d, want 413 or 400", limit+1, r.status)
+		}
+		if r := s.do(t, http.MethodGet, "/-/user/org.couchdb.user:past-limit", "", nil); r.status != http.StatusNotFound {
+			t.Errorf("a refused signup created the user: %d", r.status)
+		}
+	})
+	t.Run("maxTagBodyBytes", func(t *testing.T) {
+		const limit = 1 << 10
+		p := newPublish("limit-tag", "1.0.0", goodTarball(t, packageJSON("limit-tag", "1.0.0")), nil)
+		if r := s.do(t, http.MethodPut, p.path(), token, p.body(t)); r.status != http.StatusCreated {
+			t.Fatalf("publish: %d %s", r.status, r.body)
+		}
+		if r := s.do(t, http.MethodPut, "/-/package/limit-tag/dist-tags/beta", token, padJSON(`"1.0.0"`, limit)); r.status != http.StatusCreated {
+			t.Errorf("dist-tag body of %d bytes: status %d %s", limit, r.status, clip(r.body))
+		}
+		if r := s.do(t, http.MethodPut, "/-/package/limit-tag/dist-tags/gamma", token, padJSON(`"1.0.0"`, limit+1)); r.status != http.StatusRequestEntityTooLarge {
+			t.Errorf("dist-tag body of %d bytes: status %d, want 413", limit+1, r.status)
+		}
+	})
 	t.Run("MaxPublishBodyBytes", func(t *testing.T) {
 		// Past the limit: refused from Content-Length before reading.
 		n := int64(limits.MaxPublishBodyBytes + 1)
