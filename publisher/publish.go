@@ -25,6 +25,11 @@ import (
 // optional scope, not starting with "." or "_".
 var nameRE = regexp.MustCompile(`^(@[a-z0-9~-][a-z0-9._~-]*/)?[a-z0-9~-][a-z0-9._~-]*$`)
 
+// rangeRE matches strings made only of semver range characters; with a
+// successful constraint parse it approximates npm's semver.validRange test
+// for tag names ("1.x", "^2", "x" are ranges; "next", "v2-legacy" are not).
+var rangeRE = regexp.MustCompile(`^[vV=<>~^0-9xX*|. -]+$`)
+
 // run carries the state of one publish.
 type run struct {
 	o        Options
@@ -250,7 +255,7 @@ func (r *run) checkOptions() error {
 	}
 	r.tagGiven = o.Tag != ""
 	if o.Tag != "" {
-		if _, err := semver.NewConstraint(o.Tag); err == nil && strings.TrimLeft(o.Tag, "v0123456789") != o.Tag {
+		if _, err := semver.NewConstraint(o.Tag); err == nil && rangeRE.MatchString(o.Tag) {
 			return fmt.Errorf("tag name must not be a valid SemVer range: %s", o.Tag)
 		}
 		if strings.ContainsAny(o.Tag, " /\\%") || url.PathEscape(o.Tag) != o.Tag {

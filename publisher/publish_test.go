@@ -527,3 +527,18 @@ func nonASCII(s string) string {
 	}
 	return ""
 }
+
+func TestTagNames(t *testing.T) {
+	for _, tc := range []struct {
+		tag string
+		ok  bool
+	}{
+		{"latest", true}, {"next", true}, {"beta", true}, {"v2-legacy", true}, {"release-1.x", true},
+		{"1.x", false}, {"^2.0.0", false}, {"x", false}, {"1.2.3", false}, {"has space", false}, {"a/b", false},
+	} {
+		r := &run{o: Options{Path: ".", Tag: tc.tag}}
+		if err := r.checkOptions(); (err == nil) != tc.ok {
+			t.Errorf("tag %q: err = %v, want ok=%v", tc.tag, err, tc.ok)
+		}
+	}
+}
