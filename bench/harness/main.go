@@ -19,6 +19,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -64,6 +65,7 @@ type options struct {
 	startupRounds            int
 	command, verdaccioVer    string
 	skipInstall, skipPublish bool
+	render                   string
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -85,6 +87,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.publishRounds, "publish-rounds", 5, "timed publishes per registry")
 	fs.IntVar(&o.installRounds, "install-rounds", 3, "timed cold installs per registry")
 	fs.IntVar(&o.startupRounds, "startup-rounds", 3, "timed startups per registry")
+	fs.StringVar(&o.render, "render", "", "render the Markdown of an earlier results JSON (no run); with -update-doc, splice it in")
 	fs.StringVar(&o.command, "command", "make bench-compare", "the command that produced the run, for the report")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -131,6 +134,9 @@ func run(ctx context.Context, args []string) error {
 	o, err := parseFlags(args)
 	if err != nil {
 		return err
+	}
+	if o.render != "" {
+		return render(o.render, o.doc)
 	}
 	r := &runner{o: o, dir: filepath.Join(o.work, "run"), tokens: map[string]string{}}
 	if r.dir, err = filepath.Abs(r.dir); err != nil {
@@ -199,20 +205,39 @@ func (r *runner) write() error {
 		}
 	}
 	fmt.Println(md)
-	if r.o.doc != "" {
-		doc, err := os.ReadFile(r.o.doc)
-		if err != nil {
-			return err
-		}
-		out, err := spliceDoc(string(doc), md)
-		if err != nil {
-			return fmt.Errorf("%s: %w", r.o.doc, err)
-		}
-		if err := os.WriteFile(r.o.doc, []byte(out), 0o644); err != nil {
-			return err
-		}
+	return updateDoc(r.o.doc, md)
+}
+
+// updateDoc splices md into the generated section of doc, if doc is set.
+func updateDoc(doc, md string) error {
+	if doc == "" {
+		return nil
 	}
-	return nil
+	text, err := os.ReadFile(doc)
+	if err != nil {
+		return err
+	}
+	out, err := spliceDoc(string(text), md)
+	if err != nil {
+		return fmt.Errorf("%s: %w", doc, err)
+	}
+	return os.WriteFile(doc, []byte(out), 0o644)
+}
+
+// render prints the Markdown of a results JSON written by an earlier run.
+func render(path, doc string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var res results
+	if err := json.Unmarshal(b, &res); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	res.finish()
+	md := res.markdown()
+	fmt.Println(md)
+	return updateDoc(doc, md)
 }
 
 func (r *runner) stopAll() {

@@ -139,15 +139,24 @@ func (r *results) finish() {
 			rps = append(rps, w.RPS)
 			p99 = append(p99, w.P99MS)
 		}
-		h.MedianRPS, h.MedianP99 = median(rps), median(p99)
+		h.MedianRPS, h.MedianP99 = orZero(median(rps)), orZero(median(p99))
 	}
 	for i := range r.Timings {
-		r.Timings[i].MedianMS = median(r.Timings[i].RunsMS)
+		r.Timings[i].MedianMS = orZero(median(r.Timings[i].RunsMS))
 	}
 	for i := range r.Footprint {
 		f := &r.Footprint[i]
-		f.MedianStartup, f.MedianIdleMB = median(f.StartupMS), median(f.IdleRSSMB)
+		f.MedianStartup, f.MedianIdleMB = orZero(median(f.StartupMS)), orZero(median(f.IdleRSSMB))
 	}
+}
+
+// orZero maps the NaN median of no samples to 0, which JSON can carry and
+// the report shows as missing.
+func orZero(x float64) float64 {
+	if math.IsNaN(x) {
+		return 0
+	}
+	return x
 }
 
 func (r *results) httpRow(scenario string, conns int, target string) *httpRow {
@@ -236,8 +245,14 @@ func (r *results) markdown() string {
 				aim += fmt.Sprintf(", ≥ %g ceiling", aimPackumentVsCeiling)
 				met = okMark(vsPeer >= aimPackumentVsPeer && vsCeil >= aimPackumentVsCeiling, vsPeer*vsCeil)
 			}
+			ceil := fmtHTTP(ce)
+			if ce != nil && v != nil {
+				// How far above the peer any Go server gets here: the bound
+				// on the Provenant/Verdaccio ratio on this machine.
+				ceil += fmt.Sprintf(" (%s× peer)", sig(ce.MedianRPS/v.MedianRPS))
+			}
 			fmt.Fprintf(&b, "| %s, %d conn. | %s | %s | %s | %s | %s | %s | %s |\n",
-				scenarioTitles[sc], c, fmtHTTP(p), fmtHTTP(v), fmtRatio(vsPeer, "more req/s"), fmtHTTP(ce), fmtFrac(vsCeil), aim, met)
+				scenarioTitles[sc], c, fmtHTTP(p), fmtHTTP(v), fmtRatio(vsPeer, "more req/s"), ceil, fmtFrac(vsCeil), aim, met)
 		}
 	}
 
@@ -267,7 +282,7 @@ func (r *results) markdown() string {
 	pf, vf := r.findFootprint(nameProvenant), r.findFootprint(nameVerdaccio)
 	if pf != nil || vf != nil {
 		get := func(f *footprintRow, g func(*footprintRow) float64) float64 {
-			if f == nil {
+			if f == nil || g(f) == 0 {
 				return math.NaN()
 			}
 			return g(f)
@@ -329,7 +344,7 @@ func modeName(quick bool) string {
 func (r *results) findHTTP(sc string, c int, t string) *httpRow {
 	for i := range r.HTTP {
 		h := &r.HTTP[i]
-		if h.Scenario == sc && h.Conns == c && h.Target == t && !math.IsNaN(h.MedianRPS) {
+		if h.Scenario == sc && h.Conns == c && h.Target == t && h.MedianRPS > 0 {
 			return h
 		}
 	}
@@ -339,7 +354,7 @@ func (r *results) findHTTP(sc string, c int, t string) *httpRow {
 func (r *results) findTiming(m, t string) *timingRow {
 	for i := range r.Timings {
 		x := &r.Timings[i]
-		if x.Measure == m && x.Target == t && !math.IsNaN(x.MedianMS) {
+		if x.Measure == m && x.Target == t && x.MedianMS > 0 {
 			return x
 		}
 	}
