@@ -149,3 +149,45 @@ func BenchmarkVerifiedPublish(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "publishes/s")
 }
+
+// BenchmarkPackumentHandler measures the registry's handler in-process
+// (no network, no client), against BenchmarkBareHandler on the same bytes.
+func BenchmarkPackumentHandler(b *testing.B) {
+	r := benchRegistry(b)
+	h := r.srv.Handler()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest(http.MethodGet, "/bench-pkg", nil)
+			req.Header.Set("Accept", npmwire.MediaTypeAbbreviated)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				b.Fatalf("status %d", rec.Code)
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+}
+
+// BenchmarkBareHandler is the in-process peer of BenchmarkPackumentHandler.
+func BenchmarkBareHandler(b *testing.B) {
+	r := benchRegistry(b)
+	_, body, _ := r.do(b, http.MethodGet, "/bench-pkg", "", nil, "Accept", npmwire.MediaTypeAbbreviated)
+	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", npmwire.MediaTypeAbbreviated)
+		w.Write(body)
+	})
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest(http.MethodGet, "/bench-pkg", nil)
+			req.Header.Set("Accept", npmwire.MediaTypeAbbreviated)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+}

@@ -310,8 +310,12 @@ func (s *Server) routes() *echo.Echo {
 	if s.pages != nil {
 		s.pages.Register(e)
 	}
+	// Reads skip the body limit; writes carry it.
+	e.GET("/*", s.packagePath)
+	e.HEAD("/*", s.packagePath)
 	body := middleware.BodyLimit(fmt.Sprint(limits.MaxPublishBodyBytes))
-	e.Any("/*", s.packagePath, body)
+	e.PUT("/*", s.packagePath, body)
+	e.DELETE("/*", s.packagePath, body)
 	return e
 }
 
