@@ -2,8 +2,13 @@ package hardening
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
@@ -268,6 +273,21 @@ func TestSecretsNeverLogged(t *testing.T) {
 	do(http.MethodDelete, "/-/user/token/"+bob, alice, nil)
 	do(http.MethodDelete, "/-/user/token/"+alice, alice, nil)
 
+	// The trust services: a forged ACTIONS_ID_TOKEN_REQUEST_TOKEN, and a
+	// real ID token with the wrong audience offered to the CA.
+	trustAnswers := s.trustSecretProbes(t, forged)
+	idTok, err := s.trust.Services.Issuer().Mint(s.job(), "not-sigstore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets = append(secrets, idTok)
+	idAnswers := s.trustSecretProbes(t, idTok)
+	if !strings.Contains(idAnswers[len(idAnswers)-1], "token-audience") {
+		t.Errorf("the CA probe did not reach token verification: %s", idAnswers[len(idAnswers)-1])
+	}
+	trustAnswers = append(trustAnswers, idAnswers...)
+	answers = append(answers, trustAnswers...)
+
 	logText := logs.String()
 	if !strings.Contains(logText, "published") {
 		t.Fatalf("the log capture saw no publish; captured:\n%s", logText)
@@ -287,4 +307,40 @@ func TestSecretsNeverLogged(t *testing.T) {
 			}
 		}
 	}
+}
+
+// trustSecretProbes presents secret as a request token to the OIDC issuer
+// and as an identity token to the CA, returning the answers.
+func (s *stack) trustSecretProbes(t *testing.T, secret string) []string {
+	t.Helper()
+	var out []string
+	req, _ := http.NewRequest(http.MethodGet, s.trust.BaseURL+"/oidc/token?audience=sigstore", nil)
+	req.Header.Set("Authorization", "Bearer "+secret)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		out = append(out, string(b))
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	body, _ := json.Marshal(map[string]any{
+		"credentials": map[string]string{"oidcIdentityToken": secret},
+		"publicKeyRequest": map[string]any{
+			"publicKey":         map[string]string{"algorithm": "ECDSA", "content": string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))},
+			"proofOfPossession": base64.StdEncoding.EncodeToString([]byte("not a signature")),
+		},
+	})
+	resp, err := http.Post(s.trust.BaseURL+"/api/v2/signingCert", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode < 400 {
+		t.Errorf("CA accepted a bad request: %d %s", resp.StatusCode, b)
+	}
+	return append(out, string(b))
 }
