@@ -21,7 +21,6 @@ import (
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"github.com/transparency-dev/tessera"
-	"github.com/transparency-dev/tessera/client"
 
 	"github.com/provenant/provenant/internal/limits"
 	"github.com/provenant/provenant/provenance"
@@ -151,7 +150,7 @@ func (l *Log) addLeaf(ctx context.Context, leaf []byte) (*Entry, error) {
 		return nil, &DuplicateError{UUID: l.uuid(lh[:])}
 	}
 	now := l.cfg.Now()
-	idx, err := l.submit(ctx, leaf)
+	idx, size, err := l.submit(ctx, leaf)
 	if err != nil {
 		if errors.Is(err, ErrBusy) {
 			return nil, err
@@ -170,23 +169,26 @@ func (l *Log) addLeaf(ctx context.Context, leaf []byte) (*Entry, error) {
 	l.mu.Lock()
 	l.byLeaf[lh] = idx.Index
 	l.mu.Unlock()
-	return l.entry(ctx, idx.Index, leaf, lh, now.Unix())
+	return l.entry(ctx, idx.Index, size, leaf, lh, now.Unix())
 }
 
-// entry assembles the answer for entry i at the current integrated size.
-func (l *Log) entry(ctx context.Context, i uint64, body []byte, lh [32]byte, integrated int64) (*Entry, error) {
-	size, err := l.reader.IntegratedSize(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("tlog: integrated size: %w", err)
+// entry assembles the answer for entry i at tree size size (an integrated
+// size > i), or at the current integrated size when size is 0.
+func (l *Log) entry(ctx context.Context, i, size uint64, body []byte, lh [32]byte, integrated int64) (*Entry, error) {
+	if size == 0 {
+		var err error
+		if size, err = l.reader.IntegratedSize(ctx); err != nil {
+			return nil, fmt.Errorf("tlog: integrated size: %w", err)
+		}
 	}
 	if size <= i {
 		return nil, fmt.Errorf("tlog: entry %d is not integrated (size %d)", i, size)
 	}
-	pb, err := client.NewProofBuilder(ctx, size, l.tiles.ReadTile)
+	pb, err := l.proofBuilder(ctx, size)
 	if err != nil {
-		return nil, fmt.Errorf("tlog: proof builder: %w", err)
+		return nil, err
 	}
-	hashes, err := pb.InclusionProof(ctx, i)
+	hashes, err := pb.inclusionProof(ctx, i)
 	if err != nil {
 		return nil, fmt.Errorf("tlog: inclusion proof: %w", err)
 	}
@@ -229,7 +231,7 @@ func (l *Log) ByIndex(ctx context.Context, i uint64) (*Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tlog: read entry %d: %w", i, err)
 	}
-	return l.entry(ctx, i, body, lh, t)
+	return l.entry(ctx, i, size, body, lh, t)
 }
 
 // ByUUID returns the entry with the given UUID: 64 hex (leaf hash) or 80

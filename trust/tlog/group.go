@@ -24,25 +24,26 @@ type pendingEntry struct {
 }
 
 type indexResult struct {
-	idx tessera.Index
-	err error
+	idx  tessera.Index
+	size uint64 // an integrated tree size that contains idx; 0 if unknown
+	err  error
 }
 
-// submit queues a leaf for the committer and waits for its index. A full
-// queue is ErrBusy, at once.
-func (l *Log) submit(ctx context.Context, leaf []byte) (tessera.Index, error) {
+// submit queues a leaf for the committer and waits for its index and an
+// integrated tree size that contains it. A full queue is ErrBusy, at once.
+func (l *Log) submit(ctx context.Context, leaf []byte) (tessera.Index, uint64, error) {
 	p := &pendingEntry{leaf: leaf, done: make(chan indexResult, 1)}
 	select {
 	case l.pending <- p:
 	default:
-		return tessera.Index{}, ErrBusy
+		return tessera.Index{}, 0, ErrBusy
 	}
 	select {
 	case r := <-p.done:
-		return r.idx, r.err
+		return r.idx, r.size, r.err
 	case <-ctx.Done():
 		// The entry may still be logged; a retry then gets 409.
-		return tessera.Index{}, ctx.Err()
+		return tessera.Index{}, 0, ctx.Err()
 	}
 }
 
@@ -79,9 +80,22 @@ func (l *Log) commit(ctx context.Context) {
 		for _, p := range batch {
 			futures = append(futures, l.appender.Add(ctx, tessera.NewEntry(p.leaf)))
 		}
+		results := make([]indexResult, len(futures))
 		for i, f := range futures {
-			idx, err := f()
-			batch[i].done <- indexResult{idx, err}
+			results[i].idx, results[i].err = f()
+		}
+		// One read of the tree size serves the whole batch: every entry
+		// of it is integrated once its future has resolved.
+		size, err := l.reader.IntegratedSize(ctx)
+		if err != nil {
+			size = 0 // each answer reads it again
+		}
+		for i, r := range results {
+			r.size = size
+			if r.err == nil && size <= r.idx.Index {
+				r.size = 0
+			}
+			batch[i].done <- r
 		}
 	}
 }

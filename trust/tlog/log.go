@@ -151,6 +151,8 @@ type Log struct {
 	headCompute sync.Mutex // one computation per new size; others wait and reuse
 
 	tiles *tileCache
+	pbMu  sync.Mutex
+	pb    *sharedBuilder // for the newest tree size seen
 
 	pending    chan *pendingEntry
 	committed  chan struct{}
@@ -402,7 +404,7 @@ type treeHead struct {
 
 // headAt returns the signed tree head for size, which must not exceed the
 // integrated size.
-func (l *Log) headAt(ctx context.Context, size uint64, pb *client.ProofBuilder) (*treeHead, error) {
+func (l *Log) headAt(ctx context.Context, size uint64, pb *sharedBuilder) (*treeHead, error) {
 	cached := func() *treeHead {
 		l.headMu.Lock()
 		defer l.headMu.Unlock()
@@ -428,11 +430,11 @@ func (l *Log) headAt(ctx context.Context, size uint64, pb *client.ProofBuilder) 
 			return nil, fmt.Errorf("tlog: leaf hash %d: %w", size-1, err)
 		}
 		if pb == nil {
-			if pb, err = client.NewProofBuilder(ctx, size, l.tiles.ReadTile); err != nil {
-				return nil, fmt.Errorf("tlog: proof builder: %w", err)
+			if pb, err = l.proofBuilder(ctx, size); err != nil {
+				return nil, err
 			}
 		}
-		p, err := pb.InclusionProof(ctx, size-1)
+		p, err := pb.inclusionProof(ctx, size-1)
 		if err != nil {
 			return nil, fmt.Errorf("tlog: inclusion proof: %w", err)
 		}
@@ -469,7 +471,7 @@ func (l *Log) Head(ctx context.Context) (size uint64, root, checkpoint []byte, e
 // ConsistencyProof proves that the tree of size first is a prefix of the
 // tree of size last (≤ the integrated size).
 func (l *Log) ConsistencyProof(ctx context.Context, first, last uint64) ([][]byte, []byte, error) {
-	pb, err := client.NewProofBuilder(ctx, last, l.tiles.ReadTile)
+	pb, err := l.proofBuilder(ctx, last)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -477,7 +479,7 @@ func (l *Log) ConsistencyProof(ctx context.Context, first, last uint64) ([][]byt
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := pb.ConsistencyProof(ctx, first, last)
+	p, err := pb.consistencyProof(ctx, first, last)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -500,4 +502,43 @@ func (l *Log) signEntry(body []byte, integratedTime int64, index uint64) ([]byte
 		return nil, err
 	}
 	return l.signer.SignMessage(bytes.NewReader(canonical))
+}
+
+// A sharedBuilder is a tessera ProofBuilder for one tree size, shared by
+// the answers of one batch. ProofBuilder caches parsed tiles but is not
+// safe for concurrent use, hence the mutex.
+type sharedBuilder struct {
+	mu   sync.Mutex
+	size uint64
+	pb   *client.ProofBuilder
+}
+
+func (s *sharedBuilder) inclusionProof(ctx context.Context, i uint64) ([][]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pb.InclusionProof(ctx, i)
+}
+
+func (s *sharedBuilder) consistencyProof(ctx context.Context, first, last uint64) ([][]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pb.ConsistencyProof(ctx, first, last)
+}
+
+// proofBuilder returns a builder for size, reusing the newest one.
+func (l *Log) proofBuilder(ctx context.Context, size uint64) (*sharedBuilder, error) {
+	l.pbMu.Lock()
+	defer l.pbMu.Unlock()
+	if l.pb != nil && l.pb.size == size {
+		return l.pb, nil
+	}
+	pb, err := client.NewProofBuilder(ctx, size, l.tiles.ReadTile)
+	if err != nil {
+		return nil, fmt.Errorf("tlog: proof builder: %w", err)
+	}
+	sb := &sharedBuilder{size: size, pb: pb}
+	if l.pb == nil || size > l.pb.size {
+		l.pb = sb
+	}
+	return sb, nil
 }
