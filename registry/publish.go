@@ -102,6 +102,9 @@ func (s *Server) checkShape(name string, body []byte) (*checkedPublish, error) {
 	if b.Name != name {
 		return nil, fmt.Errorf("body name %q differs from the URL's %q", b.Name, name)
 	}
+	if b.Access != nil && *b.Access == "restricted" {
+		return nil, errors.New(`access "restricted" is not supported: this registry serves every package publicly; publish with --access public`)
+	}
 	p := &checkedPublish{}
 	var raw json.RawMessage
 	p.version, raw = b.Version()

@@ -78,6 +78,9 @@ func TestPublishRejections(t *testing.T) {
 		{"URL names another package", "/other", publishBody(t, "pkg", "1.0.0", "latest", good, nil), 422, "differs from the URL"},
 		{"uppercase name", "/Pkg", publishBody(t, "Pkg", "1.0.0", "latest",
 			makeTarball(t, map[string]string{"package/package.json": pkgJSON("Pkg", "1.0.0")}), nil), 400, "must be lowercase"},
+		{"restricted access", "/pkg", mutateBody(t, publishBody(t, "pkg", "1.0.0", "latest", good, nil), func(m map[string]any) {
+			m["access"] = "restricted"
+		}), 422, "serves every package publicly"},
 		{"schema: bad access", "/pkg", mutateBody(t, publishBody(t, "pkg", "1.0.0", "latest", good, nil), func(m map[string]any) {
 			m["access"] = "secret"
 		}), 422, "/access"},
