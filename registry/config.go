@@ -44,6 +44,10 @@ type Config struct {
 	// SweepGrace is the minimum age of a blob the sweep may delete; it must
 	// exceed the longest publish.
 	SweepGrace time.Duration `yaml:"sweepGrace" json:"sweepGrace,omitempty"`
+	// PostgresDSN, when set, keeps metadata in PostgreSQL instead of the
+	// SQLite file in DataDir (blobs stay under DataDir/blobs), e.g.
+	// postgres://registry@127.0.0.1:5432/registry?sslmode=disable.
+	PostgresDSN string `yaml:"postgresDSN" json:"postgresDSN,omitempty"`
 	// Verification configures the provenance checks (trusted roots,
 	// policy, commit check).
 	Verification verify.Config `yaml:"verification" json:"verification"`
@@ -108,12 +112,13 @@ func LoadConfig(path string, validate func(yamlDoc []byte) error) (Config, error
 }
 
 // ApplyEnv overrides fields from PROVENANT_REGISTRY_* environment
-// variables (ADDR, DATA_DIR, PUBLIC_URL), as read by getenv.
+// variables (ADDR, DATA_DIR, PUBLIC_URL, POSTGRES), as read by getenv.
 func (c *Config) ApplyEnv(getenv func(string) string) {
 	for env, field := range map[string]*string{
 		"PROVENANT_REGISTRY_ADDR":       &c.Addr,
 		"PROVENANT_REGISTRY_DATA_DIR":   &c.DataDir,
 		"PROVENANT_REGISTRY_PUBLIC_URL": &c.PublicURL,
+		"PROVENANT_REGISTRY_POSTGRES":   &c.PostgresDSN,
 	} {
 		if v := strings.TrimSpace(getenv(env)); v != "" {
 			*field = v

@@ -8,12 +8,15 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/provenant/provenant/registry"
+	"github.com/provenant/provenant/registry/store/postgres"
 	"github.com/provenant/provenant/registry/store/sqlite"
+	"github.com/provenant/provenant/registry/store/sqlstore"
 	"github.com/provenant/provenant/registry/web"
 )
 
@@ -29,7 +32,8 @@ func newRegistryCommand() *cobra.Command {
 Configuration comes from a YAML file (--config, checked against
 schemas/registry-config.schema.json; unknown keys are errors), then the
 environment (PROVENANT_REGISTRY_ADDR, PROVENANT_REGISTRY_DATA_DIR,
-PROVENANT_REGISTRY_PUBLIC_URL), then flags. The verification section names
+PROVENANT_REGISTRY_PUBLIC_URL, PROVENANT_REGISTRY_POSTGRES), then flags.
+Metadata lives in SQLite under the data directory unless postgresDSN is set. The verification section names
 the trusted roots (e.g. the public-good trusted_root.json copied from
 @sigstore/tuf's seeds.json) and the policy.`,
 		Args: cobra.NoArgs,
@@ -77,7 +81,13 @@ func serveRegistry(ctx context.Context, cfg registry.Config, cmd *cobra.Command)
 	if cfg.DataDir == "" {
 		return &ExitError{Code: ExitUsage, Err: errors.New("a data directory is required (--data-dir, PROVENANT_REGISTRY_DATA_DIR or dataDir)")}
 	}
-	st, err := sqlite.New(ctx, sqlite.Config{Dir: cfg.DataDir})
+	var st *sqlstore.Store
+	var err error
+	if cfg.PostgresDSN != "" {
+		st, err = postgres.New(ctx, postgres.Config{DSN: cfg.PostgresDSN, BlobDir: filepath.Join(cfg.DataDir, "blobs")})
+	} else {
+		st, err = sqlite.New(ctx, sqlite.Config{Dir: cfg.DataDir})
+	}
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -11,6 +13,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
 
 	"github.com/provenant/provenant/registry/verify/verifytest"
 )
@@ -45,6 +50,43 @@ func TestRegistryCommandRejectsBadConfig(t *testing.T) {
 // reads the announced URL, checks npm and browser routes, then stops it
 // through its context (as SIGTERM does).
 func TestRegistryCommandServes(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testRegistryCommandServes(t, "") })
+	t.Run("postgres", func(t *testing.T) { testRegistryCommandServes(t, postgresSchema(t)) })
+}
+
+// postgresSchema returns a DSN on a fresh schema of the test database
+// (PROVENANT_TEST_POSTGRES, default postgres://postgres@127.0.0.1:5432/test),
+// skipping the test when it is unreachable.
+func postgresSchema(t *testing.T) string {
+	dsn := os.Getenv("PROVENANT_TEST_POSTGRES")
+	if dsn == "" {
+		dsn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		t.Skipf("PostgreSQL not reachable: %v", err)
+	}
+	schema := fmt.Sprintf("clitest_%d", time.Now().UnixNano())
+	if _, err := db.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if db, err := sql.Open("pgx", dsn); err == nil {
+			db.Exec("DROP SCHEMA " + schema + " CASCADE")
+			db.Close()
+		}
+	})
+	return dsn + "&search_path=" + schema
+}
+
+func testRegistryCommandServes(t *testing.T, postgresDSN string) {
+	t.Setenv("PROVENANT_REGISTRY_POSTGRES", postgresDSN)
 	dir := t.TempDir()
 	rootJSON := verifytest.New(t).TrustedRootJSON()
 	rootPath := filepath.Join(dir, "root.json")
