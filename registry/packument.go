@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -35,6 +34,7 @@ type view struct {
 	fullTag      string
 	abbrevTag    string
 	versions     map[string][]byte         // version → serialized manifest
+	versionTags  map[string]string         // version → ETag of its manifest
 	byVersion    map[string]*store.Version // version → stored version
 	byFile       map[string]*store.Version // tarball file name → version
 }
@@ -249,10 +249,11 @@ func (w *jsonWriter) raw(k string, b []byte) { w.key(k); w.Write(b) }
 func buildView(pkg *store.Package, base string) (*view, error) {
 	sorted := sortVersions(pkg.Versions)
 	v := &view{
-		pkg:       pkg,
-		versions:  make(map[string][]byte, len(sorted)),
-		byVersion: make(map[string]*store.Version, len(sorted)),
-		byFile:    make(map[string]*store.Version, len(sorted)),
+		pkg:         pkg,
+		versions:    make(map[string][]byte, len(sorted)),
+		versionTags: make(map[string]string, len(sorted)),
+		byVersion:   make(map[string]*store.Version, len(sorted)),
+		byFile:      make(map[string]*store.Version, len(sorted)),
 	}
 	var full, abbrev jsonWriter
 	full.open()
@@ -275,6 +276,7 @@ func buildView(pkg *store.Package, base string) (*view, error) {
 			return nil, err
 		}
 		v.versions[sv.Version], v.byVersion[sv.Version], v.byFile[tarballFile(sv.Name, sv.Version)] = b, sv, sv
+		v.versionTags[sv.Version] = etag(b)
 		if pkg.DistTags["latest"] == sv.Version {
 			latest = m
 		}
@@ -391,7 +393,7 @@ func (s *Server) getVersion(c echo.Context, name, spec string) error {
 	if s.pages != nil && wantsHTML(c.Request()) {
 		return s.pages.VersionPage(c, name, version)
 	}
-	return serveJSON(c, echo.MIMEApplicationJSON, body, etag(body))
+	return serveJSON(c, echo.MIMEApplicationJSON, body, v.versionTags[version])
 }
 
 // getTarball serves GET /{name}/-/{file}.
@@ -486,8 +488,6 @@ func (s *Server) readBlob(ctx context.Context, key string) ([]byte, error) {
 	return io.ReadAll(r)
 }
 
-var errNoVersion = errors.New("no such version")
-
 // storedVersion returns a live version of a package.
 func (s *Server) storedVersion(c echo.Context, name, version string) (*store.Version, error) {
 	v, err := s.view(c, name)
@@ -496,7 +496,7 @@ func (s *Server) storedVersion(c echo.Context, name, version string) (*store.Ver
 	}
 	sv, ok := v.byVersion[version]
 	if !ok {
-		return nil, fmt.Errorf("%w: %s@%s: %w", ErrNotFound, name, version, errNoVersion)
+		return nil, fmt.Errorf("%w: version %s@%s", ErrNotFound, name, version)
 	}
 	return sv, nil
 }
