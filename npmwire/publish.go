@@ -162,8 +162,8 @@ func (b *PublishBody) Bundle(version string, maxBytes int64) ([]byte, error) {
 			return nil, fmt.Errorf("%w: bundle attachment %q is neither JSON nor base64", ErrMalformed, want)
 		}
 		data = dec
-	} else if a.Length != int64(len(data)) {
-		return nil, fmt.Errorf("%w: bundle attachment %q: length is %d, data has %d bytes", ErrMalformed, want, a.Length, len(data))
+	} else if a.Length != int64(len(data)) && a.Length != jsStringLength(a.Data) {
+		return nil, fmt.Errorf("%w: bundle attachment %q: length is %d, data has %d bytes (%d UTF-16 code units)", ErrMalformed, want, a.Length, len(data), jsStringLength(a.Data))
 	}
 	if int64(len(data)) > maxBytes {
 		return nil, fmt.Errorf("%w: bundle attachment exceeds %d bytes", ErrTooLarge, maxBytes)
@@ -263,4 +263,21 @@ type DistAttestations struct {
 // A PredicateRef names a predicate type.
 type PredicateRef struct {
 	PredicateType string `json:"predicateType"`
+}
+
+// jsStringLength returns the JavaScript length of s: its number of UTF-16
+// code units. npm sets a bundle attachment's length to
+// JSON.stringify(bundle).length, which differs from the byte length as soon
+// as the bundle holds a non-ASCII character, as every Rekor v1 checkpoint
+// does (its signature lines start with an em dash).
+func jsStringLength(s string) int64 {
+	var n int64
+	for _, r := range s {
+		if r > 0xFFFF {
+			n += 2
+		} else {
+			n++
+		}
+	}
+	return n
 }

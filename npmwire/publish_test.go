@@ -143,3 +143,43 @@ func FuzzParsePublishBody(f *testing.F) {
 		}
 	})
 }
+
+// TestBundleLengthIsJavaScriptLength checks that a bundle attachment whose
+// length is npm's JSON.stringify(bundle).length (UTF-16 code units) is
+// accepted even when the bundle holds non-ASCII text, as real Rekor v1
+// checkpoints do ("— rekor.sigstore.dev ..."), and that any other length is
+// still rejected.
+func TestBundleLengthIsJavaScriptLength(t *testing.T) {
+	const name, version = "pkg", "1.0.0"
+	bundle := `{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","checkpoint":"— rekor 𝄞"}`
+	bytesLen := int64(len(bundle))
+	jsLen := int64(len([]rune(bundle))) + 1 // 𝄞 is outside the BMP: two UTF-16 code units
+	for _, tc := range []struct {
+		name   string
+		length int64
+		ok     bool
+	}{
+		{"javascript length", jsLen, true},
+		{"byte length", bytesLen, true},
+		{"one past javascript length", jsLen + 1, false},
+		{"one short of javascript length", jsLen - 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := body(t, name, version, map[string]Attachment{
+				name + "-" + version + ".tgz":      tgz("tarball"),
+				name + "-" + version + ".sigstore": {ContentType: "application/vnd.dev.sigstore.bundle.v0.3+json", Data: bundle, Length: tc.length},
+			})
+			pb, err := ParsePublishBody(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := pb.Bundle(version, 1<<20)
+			if tc.ok && (err != nil || string(got) != bundle) {
+				t.Fatalf("Bundle() = %q, %v; want the bundle", got, err)
+			}
+			if !tc.ok && !errors.Is(err, ErrMalformed) {
+				t.Fatalf("Bundle() error = %v; want ErrMalformed", err)
+			}
+		})
+	}
+}
