@@ -3,6 +3,9 @@ package trust_test
 import (
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -422,4 +425,56 @@ func mustEnvelopeJSON(t testing.TB, pb *protobundle.Bundle) string {
 
 func pemCert(pb *protobundle.Bundle) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: pb.GetVerificationMaterial().GetCertificate().GetRawBytes()})
+}
+
+// TestExtraIssuer trusts a second, external OIDC issuer (found by
+// discovery over HTTP, as token.actions.githubusercontent.com would be) and
+// signs with its token.
+func TestExtraIssuer(t *testing.T) {
+	var h http.Handler = http.NotFoundHandler()
+	ext := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	defer ext.Close()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	extIssuer, err := oidc.New(ext.URL, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h = extIssuer.Handler()
+
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	s, err := trust.Open(context.Background(), trust.Config{DataDir: t.TempDir(), BaseURL: srv.URL, Issuers: []string{"github=" + ext.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	mux.Handle("/", s.Handler())
+	tr, _ := root.NewTrustedRootFromJSON(s.TrustedRootJSON())
+	env := &trusttest.Env{BaseURL: srv.URL, Services: s, TrustedRoot: tr}
+	tok, err := extIssuer.Mint(githubJob(), "sigstore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := signDSSE(t, env, tok, statement("pkg:npm/octo-pkg@1.0.0"), tr)
+	if err != nil {
+		t.Fatalf("sign with the external issuer's token: %v", err)
+	}
+	b, _ := loadBundle(roundTrip(t, pb))
+	if _, err := verifier(t, tr).Verify(b, verify.NewPolicy(artifactPolicy(), githubIdentity(t, ext.URL, certificate.Extensions{SourceRepositoryURI: "https://github.com/octo-org/octo-pkg"}))); err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	// The embedded issuer's identity does not match the external one's.
+	if _, err := verifier(t, tr).Verify(b, verify.NewPolicy(artifactPolicy(), githubIdentity(t, srv.URL, certificate.Extensions{}))); err == nil {
+		t.Fatal("a policy on the embedded issuer accepted the external issuer's certificate")
+	}
+	var conf struct {
+		Issuers []struct {
+			IssuerURL string `json:"issuerUrl"`
+		} `json:"issuers"`
+	}
+	getJSON(t, srv.URL+"/api/v2/configuration", &conf)
+	if len(conf.Issuers) != 3 || conf.Issuers[2].IssuerURL != ext.URL {
+		t.Errorf("configuration = %+v", conf)
+	}
 }
