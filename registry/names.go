@@ -30,6 +30,9 @@ func validName(name string) error {
 	if len(name) > limits.MaxPackageNameLength {
 		return bad(fmt.Sprintf("longer than %d characters", limits.MaxPackageNameLength))
 	}
+	if reservedNames[name] {
+		return bad("reserved")
+	}
 	local := name
 	if strings.HasPrefix(name, "@") {
 		scope, pkg, ok := strings.Cut(name[1:], "/")
@@ -46,6 +49,10 @@ func validName(name string) error {
 	}
 	return nil
 }
+
+// reservedNames cannot be packages: npm's blacklist, and the first path
+// segments of the registry's own routes ("/-/…", Pages' "/badge/…").
+var reservedNames = map[string]bool{"node_modules": true, "favicon.ico": true, "-": true, "badge": true}
 
 func validPart(s string) string {
 	if s[0] == '.' || s[0] == '_' {
