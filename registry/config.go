@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sigstore/sigstore-go/pkg/root"
 	"gopkg.in/yaml.v3"
 
 	"github.com/provenant/provenant/registry/verify"
@@ -48,8 +49,14 @@ type Config struct {
 	// SQLite file in DataDir (blobs stay under DataDir/blobs), e.g.
 	// postgres://registry@127.0.0.1:5432/registry?sslmode=disable.
 	PostgresDSN string `yaml:"postgresDSN" json:"postgresDSN,omitempty"`
+	// LogURL is the base URL of the Rekor-compatible transparency log that
+	// the /-/log pages read, e.g. https://rekor.sigstore.dev or the
+	// embedded trust services' URL. Empty: the pages say no log is set.
+	LogURL string `yaml:"logURL" json:"logURL,omitempty"`
 	// Verification configures the provenance checks (trusted roots,
-	// policy, commit check).
+	// policy, commit check). With no trusted root at all the registry
+	// still starts, accepts only versions without provenance (where the
+	// policy allows them) and logs a warning; see newVerifier.
 	Verification verify.Config `yaml:"verification" json:"verification"`
 }
 
@@ -78,6 +85,12 @@ func (c *Config) Validate() error {
 		u, err := url.Parse(c.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("registry config: publicURL %q is not an http(s) URL", c.PublicURL)
+		}
+	}
+	if c.LogURL != "" {
+		u, err := url.Parse(c.LogURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("registry config: logURL %q is not an http(s) URL", c.LogURL)
 		}
 	}
 	if c.SweepGrace < time.Minute {
@@ -111,17 +124,113 @@ func LoadConfig(path string, validate func(yamlDoc []byte) error) (Config, error
 	return c, nil
 }
 
-// ApplyEnv overrides fields from PROVENANT_REGISTRY_* environment
-// variables (ADDR, DATA_DIR, PUBLIC_URL, POSTGRES), as read by getenv.
-func (c *Config) ApplyEnv(getenv func(string) string) {
+// Environment variables read by ApplyEnv.
+const (
+	EnvAddr           = "PROVENANT_REGISTRY_ADDR"
+	EnvDataDir        = "PROVENANT_REGISTRY_DATA_DIR"
+	EnvPublicURL      = "PROVENANT_REGISTRY_PUBLIC_URL"
+	EnvPostgres       = "PROVENANT_REGISTRY_POSTGRES"
+	EnvLogURL         = "PROVENANT_REGISTRY_LOG_URL"
+	EnvTrustedRoots   = "PROVENANT_REGISTRY_TRUSTED_ROOTS"    // NAME=PATH[,NAME=PATH…]
+	EnvPublicGoodRoot = "PROVENANT_REGISTRY_PUBLIC_GOOD_ROOT" // a trusted_root.json path
+	EnvCommitCheck    = "PROVENANT_REGISTRY_COMMIT_CHECK"     // require, warn or off
+)
+
+// ApplyEnv overrides fields from the PROVENANT_REGISTRY_* environment
+// variables above, as read by getenv. Trusted roots are added (or replace
+// the root of the same name); the commit check sets the default policy's
+// mode.
+func (c *Config) ApplyEnv(getenv func(string) string) error {
 	for env, field := range map[string]*string{
-		"PROVENANT_REGISTRY_ADDR":       &c.Addr,
-		"PROVENANT_REGISTRY_DATA_DIR":   &c.DataDir,
-		"PROVENANT_REGISTRY_PUBLIC_URL": &c.PublicURL,
-		"PROVENANT_REGISTRY_POSTGRES":   &c.PostgresDSN,
+		EnvAddr:      &c.Addr,
+		EnvDataDir:   &c.DataDir,
+		EnvPublicURL: &c.PublicURL,
+		EnvPostgres:  &c.PostgresDSN,
+		EnvLogURL:    &c.LogURL,
 	} {
 		if v := strings.TrimSpace(getenv(env)); v != "" {
 			*field = v
 		}
 	}
+	if v := strings.TrimSpace(getenv(EnvTrustedRoots)); v != "" {
+		for spec := range strings.SplitSeq(v, ",") {
+			if err := c.AddTrustedRoot(spec); err != nil {
+				return fmt.Errorf("%s: %w", EnvTrustedRoots, err)
+			}
+		}
+	}
+	if v := strings.TrimSpace(getenv(EnvPublicGoodRoot)); v != "" {
+		c.SetTrustedRoot(verify.RootPublicGood, v)
+	}
+	if v := strings.TrimSpace(getenv(EnvCommitCheck)); v != "" {
+		if err := c.SetCommitCheck(v); err != nil {
+			return fmt.Errorf("%s: %w", EnvCommitCheck, err)
+		}
+	}
+	return nil
+}
+
+// AddTrustedRoot adds a trusted root given as NAME=PATH (the form of
+// --trusted-root), e.g. "private=/data/trust/trusted_root.json".
+func (c *Config) AddTrustedRoot(spec string) error {
+	name, path, ok := strings.Cut(strings.TrimSpace(spec), "=")
+	name, path = strings.TrimSpace(name), strings.TrimSpace(path)
+	if !ok || name == "" || path == "" {
+		return fmt.Errorf("trusted root %q is not NAME=PATH (e.g. private=/data/trust/trusted_root.json)", spec)
+	}
+	c.SetTrustedRoot(name, path)
+	return nil
+}
+
+// SetTrustedRoot sets the trusted root called name to the trusted_root.json
+// at path, replacing a root of that name from the configuration file.
+func (c *Config) SetTrustedRoot(name, path string) {
+	for i, r := range c.Verification.TrustedRoots {
+		if r.Name == name {
+			c.Verification.TrustedRoots[i] = verify.RootConfig{Name: name, Path: path, RequireSCT: r.RequireSCT}
+			return
+		}
+	}
+	c.Verification.TrustedRoots = append(c.Verification.TrustedRoots, verify.RootConfig{Name: name, Path: path})
+}
+
+// SetCommitCheck sets the default policy's commit-exists mode: require,
+// warn or off. Per-package rules from the configuration file still apply.
+func (c *Config) SetCommitCheck(mode string) error {
+	switch m := verify.CommitMode(mode); m {
+	case verify.CommitRequire, verify.CommitWarn, verify.CommitOff:
+		c.Verification.Policy.Default.CommitCheck = m
+		return nil
+	}
+	return fmt.Errorf("commit check %q is not require, warn or off", mode)
+}
+
+// TrustedMaterial loads every configured trusted root into one collection,
+// for the log viewer's checkpoint and inclusion checks. It returns nil when
+// no root is configured.
+func (c *Config) TrustedMaterial() (root.TrustedMaterial, error) {
+	var tmc root.TrustedMaterialCollection
+	for _, r := range c.Verification.TrustedRoots {
+		switch {
+		case r.Material != nil:
+			tmc = append(tmc, r.Material)
+		case r.Path != "" || len(r.JSON) > 0:
+			b := r.JSON
+			if r.Path != "" {
+				var err error
+				if b, err = os.ReadFile(r.Path); err != nil {
+					return nil, fmt.Errorf("registry: trusted root %s: %w", r.Name, err)
+				}
+			}
+			tr, err := root.NewTrustedRootFromJSON(b)
+			if err != nil {
+				return nil, fmt.Errorf("registry: trusted root %s: %w", r.Name, err)
+			}
+			tmc = append(tmc, tr)
+		}
+	}
+	if len(tmc) == 0 {
+		return nil, nil
+	}
+	return tmc, nil
 }

@@ -1,6 +1,8 @@
 package registry
 
 import (
+	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,6 +90,73 @@ func TestConfigEnvAndValidate(t *testing.T) {
 	for _, bad := range []Config{{}, {DataDir: "/d", PublicURL: "ftp://x", SweepGrace: time.Hour}, {DataDir: "/d", SweepGrace: time.Second}} {
 		if err := bad.Validate(); err == nil {
 			t.Errorf("Validate(%+v) = nil", bad)
+		}
+	}
+}
+
+func TestConfigEnvTrustedRootsAndCommitCheck(t *testing.T) {
+	c := Config{Verification: verify.Config{TrustedRoots: []verify.RootConfig{{Name: "private", Path: "/old.json"}}}}
+	err := c.ApplyEnv(func(k string) string {
+		return map[string]string{
+			EnvTrustedRoots:   "private=/new.json, staging=/staging.json",
+			EnvPublicGoodRoot: "/pg.json",
+			EnvCommitCheck:    "warn",
+			EnvLogURL:         "http://log.example",
+		}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []verify.RootConfig{{Name: "private", Path: "/new.json"}, {Name: "staging", Path: "/staging.json"}, {Name: verify.RootPublicGood, Path: "/pg.json"}}
+	if len(c.Verification.TrustedRoots) != len(want) {
+		t.Fatalf("roots = %+v, want %+v", c.Verification.TrustedRoots, want)
+	}
+	for i, r := range c.Verification.TrustedRoots {
+		if r.Name != want[i].Name || r.Path != want[i].Path {
+			t.Errorf("root %d = %+v, want %+v", i, r, want[i])
+		}
+	}
+	if c.Verification.Policy.Default.CommitCheck != verify.CommitWarn || c.LogURL != "http://log.example" {
+		t.Errorf("commit check %q, log URL %q", c.Verification.Policy.Default.CommitCheck, c.LogURL)
+	}
+	for _, bad := range []map[string]string{{EnvTrustedRoots: "noequals"}, {EnvTrustedRoots: "=/x"}, {EnvCommitCheck: "sometimes"}} {
+		var c Config
+		if err := c.ApplyEnv(func(k string) string { return bad[k] }); err == nil {
+			t.Errorf("ApplyEnv(%v) = nil", bad)
+		}
+	}
+	if err := (&Config{DataDir: "/d", SweepGrace: time.Hour, LogURL: "ftp://x"}).Validate(); err == nil || !strings.Contains(err.Error(), "logURL") {
+		t.Errorf("Validate(logURL ftp) = %v", err)
+	}
+}
+
+// TestNoTrustedRoot: a registry without trusted roots accepts a version
+// without provenance and refuses one with a bundle (check trusted-root),
+// storing nothing; a policy requiring provenance refuses to start.
+func TestNoTrustedRoot(t *testing.T) {
+	dir := t.TempDir()
+	srv, err := New(context.Background(), Config{DataDir: dir, SweepInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &testRegistry{Server: newHTTPTest(t, srv), srv: srv, dir: dir}
+	tok := r.addUser(t, "alice")
+	r.publish(t, tok, "plain", "1.0.0", "latest", nil, http.StatusCreated)
+	resp := r.publish(t, tok, "signed", "1.0.0", "latest", []byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}`), http.StatusUnprocessableEntity)
+	if !strings.Contains(string(resp), "trusted-root check failed") || !strings.Contains(string(resp), "--trusted-root") {
+		t.Errorf("422 body %s does not name the trusted-root check and the flag", resp)
+	}
+	if code, _, _ := r.do(t, http.MethodGet, "/signed", "", nil); code != http.StatusNotFound {
+		t.Errorf("GET /signed after the refused publish = %d, want 404", code)
+	}
+	yes := true
+	for _, p := range []verify.Policy{
+		{Default: verify.Rules{ProvenanceRequired: &yes}},
+		{Packages: []verify.PackageRules{{Match: "@acme/*", Rules: verify.Rules{TrustedRoots: []string{"private"}}}}},
+	} {
+		_, err := New(context.Background(), Config{DataDir: t.TempDir(), SweepInterval: -1, Verification: verify.Config{Policy: p}})
+		if err == nil || !strings.Contains(err.Error(), "--trusted-root") {
+			t.Errorf("New(policy %+v) = %v, want an error naming --trusted-root", p, err)
 		}
 	}
 }

@@ -17,13 +17,15 @@ import (
 	"github.com/provenant/provenant/registry/store/postgres"
 	"github.com/provenant/provenant/registry/store/sqlite"
 	"github.com/provenant/provenant/registry/store/sqlstore"
+	"github.com/provenant/provenant/registry/verify"
 	"github.com/provenant/provenant/registry/web"
 )
 
 func init() { subcommands = append(subcommands, newRegistryCommand) }
 
 func newRegistryCommand() *cobra.Command {
-	var configFile, dataDir, addr, publicURL, logLevel string
+	var configFile, dataDir, addr, publicURL, logLevel, publicGoodRoot, logURL, commitCheck string
+	var trustedRoots []string
 	cmd := &cobra.Command{
 		Use:   "registry",
 		Short: "serve the npm-compatible registry that verifies provenance at publish",
@@ -31,11 +33,23 @@ func newRegistryCommand() *cobra.Command {
 
 Configuration comes from a YAML file (--config, checked against
 schemas/registry-config.schema.json; unknown keys are errors), then the
-environment (PROVENANT_REGISTRY_ADDR, PROVENANT_REGISTRY_DATA_DIR,
-PROVENANT_REGISTRY_PUBLIC_URL, PROVENANT_REGISTRY_POSTGRES), then flags.
-Metadata lives in SQLite under the data directory unless postgresDSN is set. The verification section names
-the trusted roots (e.g. the public-good trusted_root.json copied from
-@sigstore/tuf's seeds.json) and the policy.`,
+environment (PROVENANT_REGISTRY_ADDR, _DATA_DIR, _PUBLIC_URL, _POSTGRES,
+_LOG_URL, _TRUSTED_ROOTS (NAME=PATH,…), _PUBLIC_GOOD_ROOT, _COMMIT_CHECK),
+then flags. Metadata lives in SQLite under the data directory unless
+postgresDSN is set.
+
+Trusted roots decide which Sigstore instances' provenance is accepted:
+--trusted-root private=/data/trust/trusted_root.json for the embedded
+trust services, --public-good-root for the public-good trusted_root.json
+extracted from @sigstore/tuf's seeds.json (see registry/README.md). With
+no trusted root the registry starts, warns, and accepts only versions
+without provenance.
+
+Example:
+  provenant registry --data-dir /var/lib/provenant \
+    --trusted-root private=/data/trust/trusted_root.json \
+    --public-good-root /etc/provenant/public-good.json \
+    --log-url http://127.0.0.1:8080 --commit-check require`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var level slog.Level
@@ -51,8 +65,26 @@ the trusted roots (e.g. the public-good trusted_root.json copied from
 				}
 				cfg = c
 			}
-			cfg.ApplyEnv(os.Getenv)
+			if err := cfg.ApplyEnv(os.Getenv); err != nil {
+				return &ExitError{Code: ExitUsage, Err: err}
+			}
 			flags := cmd.Flags()
+			for _, spec := range trustedRoots {
+				if err := cfg.AddTrustedRoot(spec); err != nil {
+					return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--trusted-root: %w", err)}
+				}
+			}
+			if publicGoodRoot != "" {
+				cfg.SetTrustedRoot(verify.RootPublicGood, publicGoodRoot)
+			}
+			if commitCheck != "" {
+				if err := cfg.SetCommitCheck(commitCheck); err != nil {
+					return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--commit-check: %w", err)}
+				}
+			}
+			if logURL != "" {
+				cfg.LogURL = logURL
+			}
 			for name, field := range map[string]*string{"data-dir": &cfg.DataDir, "addr": &cfg.Addr, "public-url": &cfg.PublicURL} {
 				if flags.Changed(name) || *field == "" {
 					v, _ := flags.GetString(name)
@@ -72,6 +104,10 @@ the trusted roots (e.g. the public-good trusted_root.json copied from
 	f.StringVar(&addr, "addr", registry.DefaultAddr, "listen address")
 	f.StringVar(&publicURL, "public-url", "", "external base URL (default: from each request's Host)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	f.StringArrayVar(&trustedRoots, "trusted-root", nil, "trusted root NAME=PATH to a trusted_root.json (repeatable), e.g. private=/data/trust/trusted_root.json")
+	f.StringVar(&publicGoodRoot, "public-good-root", "", "the public-good Sigstore trusted_root.json (from @sigstore/tuf's seeds.json)")
+	f.StringVar(&logURL, "log-url", "", "base URL of the Rekor-compatible log the /-/log pages read")
+	f.StringVar(&commitCheck, "commit-check", "", "default commit-exists mode: require, warn or off (default require)")
 	return cmd
 }
 
@@ -92,7 +128,11 @@ func serveRegistry(ctx context.Context, cfg registry.Config, cmd *cobra.Command)
 		return err
 	}
 	defer st.Close()
-	pages, err := web.New(web.Config{Catalog: web.StoreCatalog{Store: st}})
+	tm, err := cfg.TrustedMaterial()
+	if err != nil {
+		return &ExitError{Code: ExitUsage, Err: err}
+	}
+	pages, err := web.New(web.Config{Catalog: web.StoreCatalog{Store: st}, LogURL: cfg.LogURL, TrustedMaterial: tm})
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -33,16 +34,150 @@ func TestRegistryCommandRejectsBadConfig(t *testing.T) {
 		{"missing file", []string{"registry", "--config", filepath.Join(dir, "nope.yaml")}, "no such file"},
 		{"no data dir", []string{"registry"}, "data directory is required"},
 		{"bad log level", []string{"registry", "--log-level", "loud"}, "--log-level"},
+		{"trusted root without a name", []string{"registry", "--data-dir", dir, "--trusted-root", "/x/trusted_root.json"}, "--trusted-root"},
+		{"trusted root without a path", []string{"registry", "--data-dir", dir, "--trusted-root", "private="}, "NAME=PATH"},
+		{"bad commit check", []string{"registry", "--data-dir", dir, "--commit-check", "maybe"}, "--commit-check"},
+		{"missing public-good root", []string{"registry", "--data-dir", dir, "--public-good-root", filepath.Join(dir, "nope.json")}, "trusted root public-good"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("PROVENANT_REGISTRY_DATA_DIR", "")
+			t.Setenv("PROVENANT_REGISTRY_POSTGRES", "")
 			var out, errb bytes.Buffer
 			code := Run(context.Background(), tt.args, &out, &errb)
 			if code != ExitUsage || !strings.Contains(errb.String(), tt.want) {
 				t.Fatalf("exit %d, stderr %q; want %d naming %q", code, errb.String(), ExitUsage, tt.want)
 			}
 		})
+	}
+}
+
+// TestRegistryCommandEnvErrors checks the PROVENANT_REGISTRY_* variables
+// that can be malformed.
+func TestRegistryCommandEnvErrors(t *testing.T) {
+	dir := t.TempDir()
+	for env, want := range map[string]string{
+		"PROVENANT_REGISTRY_TRUSTED_ROOTS": "PROVENANT_REGISTRY_TRUSTED_ROOTS",
+		"PROVENANT_REGISTRY_COMMIT_CHECK":  "PROVENANT_REGISTRY_COMMIT_CHECK",
+	} {
+		t.Run(env, func(t *testing.T) {
+			t.Setenv(env, "bogus")
+			var out, errb bytes.Buffer
+			if code := Run(context.Background(), []string{"registry", "--data-dir", dir}, &out, &errb); code != ExitUsage || !strings.Contains(errb.String(), want) {
+				t.Fatalf("exit %d, stderr %q; want %d naming %s", code, errb.String(), ExitUsage, want)
+			}
+		})
+	}
+}
+
+// runCommand starts Run(args) and returns the URL it announces on its
+// first output line, its stderr, and a stop function returning the exit
+// code after cancelling it (as SIGTERM does).
+func runCommand(t *testing.T, args ...string) (string, *syncWriter, func() int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	errb := &syncWriter{}
+	go func() {
+		done <- Run(ctx, args, pw, errb)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		cancel()
+		t.Fatalf("%s: no listening line: %v; stderr %s", args[0], err, errb.String())
+	}
+	go io.Copy(io.Discard, pr)
+	base := regexp.MustCompile(`http://127\.0\.0\.1:\d+/?`).FindString(line)
+	if base == "" {
+		cancel()
+		t.Fatalf("no URL in %q", line)
+	}
+	stopped := false
+	stop := func() int {
+		if stopped {
+			return ExitOK
+		}
+		stopped = true
+		cancel()
+		select {
+		case code := <-done:
+			return code
+		case <-time.After(30 * time.Second):
+			t.Errorf("%s did not stop", args[0])
+			return -1
+		}
+	}
+	t.Cleanup(func() { stop() })
+	return base, errb, stop
+}
+
+// getBody GETs url with an Accept header and returns the status and body.
+func getBody(t *testing.T, url, accept string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Accept", accept)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestRegistryCommandFlagsOnly is an operator's first run without a
+// configuration file: `provenant trust serve` provides the private root
+// and the log, and `provenant registry` is pointed at them with flags.
+// The log pages read the trust services' log and check its checkpoint
+// against the trusted root given with --trusted-root.
+func TestRegistryCommandFlagsOnly(t *testing.T) {
+	t.Setenv("PROVENANT_REGISTRY_POSTGRES", "")
+	dir := t.TempDir()
+	trustDir := filepath.Join(dir, "trust")
+	trustURL, _, _ := runCommand(t, "trust", "serve", "--data-dir", trustDir, "--addr", "127.0.0.1:0")
+	trustURL = strings.TrimSuffix(trustURL, "/")
+	rootPath := filepath.Join(trustDir, "trusted_root.json")
+	base, errb, stop := runCommand(t, "registry", "--data-dir", filepath.Join(dir, "data"), "--addr", "127.0.0.1:0",
+		"--trusted-root", "private="+rootPath, "--log-url", trustURL, "--commit-check", "off")
+	if code, body := getBody(t, base+"-/log", "text/html"); code != http.StatusOK || !strings.Contains(body, "verified with trusted log key") {
+		t.Errorf("GET /-/log = %d, want the checkpoint verified with the private root's log key:\n%.2000s", code, body)
+	}
+	if code, body := getBody(t, base+"-/ping", "application/json"); code != http.StatusOK || strings.TrimSpace(body) != "{}" {
+		t.Errorf("GET /-/ping = %d %q", code, body)
+	}
+	if strings.Contains(errb.String(), "no trusted root") {
+		t.Errorf("warned about missing trusted roots although one was given: %s", errb.String())
+	}
+	if code := stop(); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+}
+
+// TestRegistryCommandWithoutTrustedRoot starts with no trusted root: the
+// registry serves, warns naming the flags, and the pages say no log is
+// configured; a default policy requiring provenance is refused at start.
+func TestRegistryCommandWithoutTrustedRoot(t *testing.T) {
+	t.Setenv("PROVENANT_REGISTRY_POSTGRES", "")
+	dir := t.TempDir()
+	base, errb, stop := runCommand(t, "registry", "--data-dir", filepath.Join(dir, "data"), "--addr", "127.0.0.1:0")
+	if code, _ := getBody(t, base+"-/ping", "application/json"); code != http.StatusOK {
+		t.Errorf("GET /-/ping = %d", code)
+	}
+	if code := stop(); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "no trusted root is configured") || !strings.Contains(errb.String(), "--trusted-root") {
+		t.Errorf("stderr lacks the warning naming --trusted-root: %s", errb.String())
+	}
+
+	strict := filepath.Join(dir, "strict.yaml")
+	os.WriteFile(strict, []byte("verification:\n  policy:\n    default: { provenanceRequired: true }\n"), 0o600)
+	var out, serr bytes.Buffer
+	code := Run(context.Background(), []string{"registry", "--config", strict, "--data-dir", filepath.Join(dir, "strict"), "--addr", "127.0.0.1:0"}, &out, &serr)
+	if code == ExitOK || !strings.Contains(serr.String(), "requires provenance") || !strings.Contains(serr.String(), "--trusted-root") {
+		t.Errorf("provenance required without a root: exit %d, stderr %q", code, serr.String())
 	}
 }
 
