@@ -592,10 +592,9 @@ func (c *corpus) cases() []corpusCase {
 	badName("too-long", strings.Repeat("a", limits.MaxPackageNameLength+1), "longer than", "")
 	badName("bad-scope", "@/octo-pkg", "scope", "")
 	badName("colon", "octo:pkg", "URL-safe", "")
-	badName("reserved-node-modules", "node_modules", "node_modules",
-		"registry/names.go validName accepts npm's reserved names node_modules and favicon.ico (validate-npm-package-name blacklist)")
-	badName("reserved-favicon", "favicon.ico", "favicon.ico",
-		"registry/names.go validName accepts npm's reserved names node_modules and favicon.ico (validate-npm-package-name blacklist)")
+	badName("reserved-node-modules", "node_modules", "node_modules", "")
+	badName("reserved-favicon", "favicon.ico", "favicon.ico", "")
+	badName("reserved-route", "badge", "badge", "")
 	badName("special-characters", "octo~pkg", "special characters",
 		"registry/names.go validName accepts ~'!()* in new names; validate-npm-package-name rejects them for new packages")
 	badName("core-module", "http", "core module",
