@@ -11,13 +11,17 @@ import (
 	"io/fs"
 	"strings"
 
+	"github.com/cyberphone/json-canonicalization/go/src/webpki.org/jsoncanonicalizer"
 	"github.com/go-openapi/runtime"
 	"github.com/go-openapi/strfmt"
+	"github.com/go-openapi/swag/conv"
 	"github.com/sigstore/rekor/pkg/generated/models"
+	rekorx509 "github.com/sigstore/rekor/pkg/pki/x509"
 	"github.com/sigstore/rekor/pkg/types"
-	_ "github.com/sigstore/rekor/pkg/types/dsse/v0.0.1"         // registers dsse 0.0.1
-	_ "github.com/sigstore/rekor/pkg/types/hashedrekord/v0.0.1" // registers hashedrekord 0.0.1
-	_ "github.com/sigstore/rekor/pkg/types/intoto/v0.0.2"       // registers intoto 0.0.2
+	_ "github.com/sigstore/rekor/pkg/types/dsse/v0.0.1"                    // registers dsse 0.0.1
+	hashedrekord "github.com/sigstore/rekor/pkg/types/hashedrekord/v0.0.1" // registers hashedrekord 0.0.1
+	_ "github.com/sigstore/rekor/pkg/types/intoto/v0.0.2"                  // registers intoto 0.0.2
+	"github.com/sigstore/sigstore/pkg/signature/options"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"github.com/transparency-dev/tessera"
@@ -127,7 +131,56 @@ func canonicalize(ctx context.Context, e types.EntryImpl) (b []byte, err error) 
 			err = fmt.Errorf("malformed entry: %v", r)
 		}
 	}()
+	if hr, ok := e.(*hashedrekord.V001Entry); ok {
+		return canonicalHashedRekord(hr)
+	}
 	return types.CanonicalizeEntry(ctx, e)
+}
+
+// canonicalHashedRekord is Rekor's hashedrekord 0.0.1 Canonicalize
+// followed by types.CanonicalizeEntry's RFC 8785 transform, without the
+// second signature verification that Canonicalize does: the entry comes
+// from types.CreateVersionedEntry, whose Unmarshal has already verified
+// the signature over the digest with the given key or certificate. The
+// signature and key are parsed by Rekor's pki/x509 and re-encoded by their
+// CanonicalValue, exactly as Canonicalize does; TestCanonicalHashedRekord
+// and FuzzCanonicalHashedRekord compare the result with Rekor's.
+func canonicalHashedRekord(v *hashedrekord.V001Entry) ([]byte, error) {
+	obj := v.HashedRekordObj
+	if obj.Signature == nil || obj.Signature.PublicKey == nil || obj.Data == nil || obj.Data.Hash == nil {
+		return nil, errors.New("hashedrekord entry lacks signature, public key or hash")
+	}
+	sig, err := rekorx509.NewSignatureWithOpts(bytes.NewReader(obj.Signature.Content), options.WithED25519ph())
+	if err != nil {
+		return nil, err
+	}
+	key, err := rekorx509.NewPublicKey(bytes.NewReader(obj.Signature.PublicKey.Content))
+	if err != nil {
+		return nil, err
+	}
+	sigContent, err := sig.CanonicalValue()
+	if err != nil {
+		return nil, err
+	}
+	keyContent, err := key.CanonicalValue()
+	if err != nil {
+		return nil, err
+	}
+	canonical := &models.Hashedrekord{
+		APIVersion: conv.Pointer(hashedrekord.APIVERSION),
+		Spec: &models.HashedrekordV001Schema{
+			Signature: &models.HashedrekordV001SchemaSignature{
+				Content:   sigContent,
+				PublicKey: &models.HashedrekordV001SchemaSignaturePublicKey{Content: keyContent},
+			},
+			Data: &models.HashedrekordV001SchemaData{Hash: obj.Data.Hash},
+		},
+	}
+	raw, err := json.Marshal(canonical)
+	if err != nil {
+		return nil, err
+	}
+	return jsoncanonicalizer.Transform(raw)
 }
 
 // Add validates a proposed entry and appends it. It returns once the entry
@@ -184,10 +237,7 @@ func (l *Log) entry(ctx context.Context, i, size uint64, body []byte, lh [32]byt
 	if size <= i {
 		return nil, fmt.Errorf("tlog: entry %d is not integrated (size %d)", i, size)
 	}
-	pb, err := l.proofBuilder(ctx, size)
-	if err != nil {
-		return nil, err
-	}
+	pb := l.proofBuilder(size)
 	hashes, err := pb.inclusionProof(ctx, i)
 	if err != nil {
 		return nil, fmt.Errorf("tlog: inclusion proof: %w", err)

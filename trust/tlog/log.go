@@ -59,6 +59,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -152,7 +153,7 @@ type Log struct {
 
 	tiles *tileCache
 	pbMu  sync.Mutex
-	pb    *sharedBuilder // for the newest tree size seen
+	pb    *proofBuilder // for the newest tree size seen
 
 	pending    chan *pendingEntry
 	committed  chan struct{}
@@ -404,7 +405,7 @@ type treeHead struct {
 
 // headAt returns the signed tree head for size, which must not exceed the
 // integrated size.
-func (l *Log) headAt(ctx context.Context, size uint64, pb *sharedBuilder) (*treeHead, error) {
+func (l *Log) headAt(ctx context.Context, size uint64, pb *proofBuilder) (*treeHead, error) {
 	cached := func() *treeHead {
 		l.headMu.Lock()
 		defer l.headMu.Unlock()
@@ -430,9 +431,7 @@ func (l *Log) headAt(ctx context.Context, size uint64, pb *sharedBuilder) (*tree
 			return nil, fmt.Errorf("tlog: leaf hash %d: %w", size-1, err)
 		}
 		if pb == nil {
-			if pb, err = l.proofBuilder(ctx, size); err != nil {
-				return nil, err
-			}
+			pb = l.proofBuilder(size)
 		}
 		p, err := pb.inclusionProof(ctx, size-1)
 		if err != nil {
@@ -471,10 +470,7 @@ func (l *Log) Head(ctx context.Context) (size uint64, root, checkpoint []byte, e
 // ConsistencyProof proves that the tree of size first is a prefix of the
 // tree of size last (≤ the integrated size).
 func (l *Log) ConsistencyProof(ctx context.Context, first, last uint64) ([][]byte, []byte, error) {
-	pb, err := l.proofBuilder(ctx, last)
-	if err != nil {
-		return nil, nil, err
-	}
+	pb := l.proofBuilder(last)
 	h, err := l.headAt(ctx, last, pb)
 	if err != nil {
 		return nil, nil, err
@@ -488,57 +484,63 @@ func (l *Log) ConsistencyProof(ctx context.Context, first, last uint64) ([][]byt
 
 // signEntry computes the SET over an entry.
 func (l *Log) signEntry(body []byte, integratedTime int64, index uint64) ([]byte, error) {
+	payload, err := setPayload(body, integratedTime, l.logIDHex, index)
+	if err != nil {
+		return nil, err
+	}
+	return l.signer.SignMessage(bytes.NewReader(payload))
+}
+
+// maxExactJSONInt is 2^53: RFC 8785 writes integers below it as plain
+// decimals, larger ones as ECMAScript doubles.
+const maxExactJSONInt = 1 << 53
+
+// setPayload returns the RFC 8785 form of {body, integratedTime, logID,
+// logIndex}, which the SET signs. The keys are already in RFC 8785 order,
+// base64 and hex need no escaping, and integers below 2^53 are plain
+// decimals, so the form is written directly; other values go through the
+// canonicalizer (TestSETPayload compares both).
+func setPayload(body []byte, integratedTime int64, logIDHex string, index uint64) ([]byte, error) {
+	if integratedTime <= -maxExactJSONInt || integratedTime >= maxExactJSONInt || index >= maxExactJSONInt {
+		return canonicalSETPayload(body, integratedTime, logIDHex, index)
+	}
+	b := make([]byte, 0, base64.StdEncoding.EncodedLen(len(body))+len(logIDHex)+96)
+	b = append(b, `{"body":"`...)
+	b = base64.StdEncoding.AppendEncode(b, body)
+	b = append(b, `","integratedTime":`...)
+	b = strconv.AppendInt(b, integratedTime, 10)
+	b = append(b, `,"logID":"`...)
+	b = append(b, logIDHex...)
+	b = append(b, `","logIndex":`...)
+	b = strconv.AppendUint(b, index, 10)
+	return append(b, '}'), nil
+}
+
+// canonicalSETPayload is setPayload by encoding/json and the RFC 8785
+// canonicalizer.
+func canonicalSETPayload(body []byte, integratedTime int64, logIDHex string, index uint64) ([]byte, error) {
 	payload, err := json.Marshal(struct {
 		Body           string `json:"body"`
 		IntegratedTime int64  `json:"integratedTime"`
 		LogID          string `json:"logID"`
 		LogIndex       int64  `json:"logIndex"`
-	}{base64.StdEncoding.EncodeToString(body), integratedTime, l.logIDHex, int64(index)})
+	}{base64.StdEncoding.EncodeToString(body), integratedTime, logIDHex, int64(index)})
 	if err != nil {
 		return nil, err
 	}
-	canonical, err := jsoncanonicalizer.Transform(payload)
-	if err != nil {
-		return nil, err
-	}
-	return l.signer.SignMessage(bytes.NewReader(canonical))
-}
-
-// A sharedBuilder is a tessera ProofBuilder for one tree size, shared by
-// the answers of one batch. ProofBuilder caches parsed tiles but is not
-// safe for concurrent use, hence the mutex.
-type sharedBuilder struct {
-	mu   sync.Mutex
-	size uint64
-	pb   *client.ProofBuilder
-}
-
-func (s *sharedBuilder) inclusionProof(ctx context.Context, i uint64) ([][]byte, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.pb.InclusionProof(ctx, i)
-}
-
-func (s *sharedBuilder) consistencyProof(ctx context.Context, first, last uint64) ([][]byte, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.pb.ConsistencyProof(ctx, first, last)
+	return jsoncanonicalizer.Transform(payload)
 }
 
 // proofBuilder returns a builder for size, reusing the newest one.
-func (l *Log) proofBuilder(ctx context.Context, size uint64) (*sharedBuilder, error) {
+func (l *Log) proofBuilder(size uint64) *proofBuilder {
 	l.pbMu.Lock()
 	defer l.pbMu.Unlock()
 	if l.pb != nil && l.pb.size == size {
-		return l.pb, nil
+		return l.pb
 	}
-	pb, err := client.NewProofBuilder(ctx, size, l.tiles.ReadTile)
-	if err != nil {
-		return nil, fmt.Errorf("tlog: proof builder: %w", err)
-	}
-	sb := &sharedBuilder{size: size, pb: pb}
+	pb := newProofBuilder(size, l.tiles.ReadTile)
 	if l.pb == nil || size > l.pb.size {
-		l.pb = sb
+		l.pb = pb
 	}
-	return sb, nil
+	return pb
 }
