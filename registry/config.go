@@ -53,6 +53,9 @@ type Config struct {
 	// the /-/log pages read, e.g. https://rekor.sigstore.dev or the
 	// embedded trust services' URL. Empty: the pages say no log is set.
 	LogURL string `yaml:"logURL" json:"logURL,omitempty"`
+	// RateLimits limits login attempts and package writes; zero fields
+	// take the defaults.
+	RateLimits RateLimits `yaml:"rateLimits" json:"rateLimits,omitzero"`
 	// Verification configures the provenance checks (trusted roots,
 	// policy, commit check). With no trusted root at all the registry
 	// still starts, accepts only versions without provenance (where the
@@ -73,6 +76,7 @@ func (c *Config) setDefaults() {
 	if c.SweepGrace == 0 {
 		c.SweepGrace = DefaultSweepGrace
 	}
+	c.RateLimits.setDefaults()
 }
 
 // Validate checks the fields the registry itself uses; the verifier
@@ -92,6 +96,9 @@ func (c *Config) Validate() error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("registry config: logURL %q is not an http(s) URL", c.LogURL)
 		}
+	}
+	if err := c.RateLimits.validate(); err != nil {
+		return err
 	}
 	if c.SweepGrace < time.Minute {
 		return fmt.Errorf("registry config: sweepGrace %s is shorter than a minute", c.SweepGrace)

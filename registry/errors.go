@@ -47,6 +47,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusUnprocessableEntity, provenancePrefix + err.Error()
 	case errors.As(err, &he):
 		return he.Code, fmt.Sprint(he.Message)
+	case errors.Is(err, ErrTooManyRequests):
+		return http.StatusTooManyRequests, err.Error()
 	case errors.Is(err, ErrUnprocessable):
 		return http.StatusUnprocessableEntity, err.Error()
 	case errors.Is(err, ErrTooLarge), errors.Is(err, npmwire.ErrTooLarge):
@@ -81,6 +83,10 @@ func handleError(err error, c echo.Context) {
 	}
 	if code == http.StatusUnauthorized {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="provenant"`)
+	}
+	var rl *RateLimitError
+	if errors.As(err, &rl) {
+		c.Response().Header().Set("Retry-After", retryAfterSeconds(rl.RetryAfter))
 	}
 	if c.Request().Method == http.MethodHead {
 		c.NoContent(code)

@@ -12,9 +12,11 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -83,7 +85,9 @@ func makeTarball(t testing.TB, files map[string]string) []byte {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(zw)
-	for name, body := range files {
+	// Sorted, so that the same files always give the same bytes.
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		body := files[name]
 		if target, ok := strings.CutPrefix(body, "symlink:"); ok {
 			tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeSymlink, Linkname: target, Mode: 0o777})
 			continue

@@ -91,22 +91,25 @@ type Pages interface {
 // Server is the registry. Create one with New; serve Handler or call
 // ListenAndServe; Close it when done.
 type Server struct {
-	cfg        Config
-	store      store.Store
-	ownsStore  bool
-	verifier   Verifier
-	pages      Pages
-	signer     *signer
-	echo       *echo.Echo
-	cache      *cache
-	tarballs   blobCache
-	locks      [64]sync.Mutex
-	metrics    *metrics
-	validate   func([]byte) error
-	sweepStop  context.CancelFunc
-	sweepDone  chan struct{}
-	closeOnce  sync.Once
-	closeError error
+	cfg       Config
+	store     store.Store
+	ownsStore bool
+	verifier  Verifier
+	pages     Pages
+	signer    *signer
+	echo      *echo.Echo
+	cache     *cache
+	tarballs  blobCache
+	locks     [64]sync.Mutex
+	metrics   *metrics
+	// loginLimit and publishLimit are nil when disabled.
+	loginLimit   *limiterSet
+	publishLimit *limiterSet
+	validate     func([]byte) error
+	sweepStop    context.CancelFunc
+	sweepDone    chan struct{}
+	closeOnce    sync.Once
+	closeError   error
 }
 
 // An Option configures a Server.
@@ -189,6 +192,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 		s.store, s.ownsStore = st, true
 	}
 	s.metrics = newMetrics()
+	s.loginLimit = newLimiterSet("login", cfg.RateLimits.LoginPerMinute, cfg.RateLimits.LoginBurst)
+	s.publishLimit = newLimiterSet("publish", cfg.RateLimits.PublishPerMinute, cfg.RateLimits.PublishBurst)
 	s.echo = s.routes()
 	if cfg.SweepInterval > 0 {
 		sctx, cancel := context.WithCancel(context.Background())
@@ -286,6 +291,9 @@ func (s *Server) routes() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = handleError
+	// Rate limits key on the connection's address; a client-set
+	// X-Forwarded-For must not let it pick a fresh one.
+	e.IPExtractor = echo.ExtractIPDirect()
 	e.Use(middleware.Recover())
 	e.Use(s.metrics.middleware)
 	e.Use(s.authenticate)
@@ -314,8 +322,8 @@ func (s *Server) routes() *echo.Echo {
 	e.GET("/*", s.packagePath)
 	e.HEAD("/*", s.packagePath)
 	body := middleware.BodyLimit(fmt.Sprint(limits.MaxPublishBodyBytes))
-	e.PUT("/*", s.packagePath, body)
-	e.DELETE("/*", s.packagePath, body)
+	e.PUT("/*", s.packagePath, s.limitPackageWrite, body)
+	e.DELETE("/*", s.packagePath, s.limitPackageWrite, body)
 	return e
 }
 

@@ -110,8 +110,18 @@ func (s *Server) resolveAuth(c echo.Context, h string) (string, *store.Token, er
 			return "", nil, fmt.Errorf("%w: malformed basic credentials", ErrUnauthorized)
 		}
 		name, pw, _ := strings.Cut(string(raw), ":")
+		// Basic credentials on any route are a password guess too: only
+		// failures count, so a client sending them on every request
+		// (npm's legacy _auth) is never limited.
+		key := loginKey(c, name)
+		if err := s.loginLimit.check(key); err != nil {
+			return "", nil, err
+		}
 		u, err := s.store.User(ctx, name)
 		if err != nil || !checkPassword(u.PasswordHash, pw) {
+			if err := s.loginLimit.take(key); err != nil {
+				return "", nil, err
+			}
 			return "", nil, fmt.Errorf("%w: invalid user name or password", ErrUnauthorized)
 		}
 		return name, nil, nil
@@ -155,6 +165,9 @@ func (s *Server) putUser(c echo.Context) error {
 	name, ok := strings.CutPrefix(c.Param("user"), "org.couchdb.user:")
 	if !ok || name == "" {
 		return fmt.Errorf("%w: expected /-/user/org.couchdb.user:<name>", ErrBadRequest)
+	}
+	if err := s.loginLimit.take(loginKey(c, name)); err != nil {
+		return err
 	}
 	var req npmwire.AddUserRequest
 	if err := json.NewDecoder(io.LimitReader(c.Request().Body, maxUserBodyBytes)).Decode(&req); err != nil {
