@@ -128,15 +128,31 @@ func signedHashedRekord(t testing.TB, k testKey, data []byte) []byte {
 // and digest Rekor admits, and checks that a bad signature is still refused.
 func TestCanonicalHashedRekord(t *testing.T) {
 	for _, k := range testKeys() {
-		for _, indent := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%s/indent=%t", k.name, indent), func(t *testing.T) {
+		for _, variant := range []string{"plain", "indented", "upper-case digest"} {
+			t.Run(k.name+"/"+variant, func(t *testing.T) {
 				body := signedHashedRekord(t, k, []byte("artifact "+k.name))
-				if indent {
+				switch variant {
+				case "indented":
 					var b bytes.Buffer
 					if err := json.Indent(&b, body, "", "\t"); err != nil {
 						t.Fatal(err)
 					}
 					body = b.Bytes()
+				case "upper-case digest":
+					var e struct {
+						Spec struct {
+							Data struct {
+								Hash struct {
+									Value string `json:"value"`
+								} `json:"hash"`
+							} `json:"data"`
+						} `json:"spec"`
+					}
+					if err := json.Unmarshal(body, &e); err != nil {
+						t.Fatal(err)
+					}
+					v := e.Spec.Data.Hash.Value
+					body = bytes.Replace(body, []byte(v), []byte(strings.ToUpper(v)), 1)
 				}
 				want, err := rekorCanonical(body)
 				if err != nil {

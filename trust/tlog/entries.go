@@ -11,10 +11,8 @@ import (
 	"io/fs"
 	"strings"
 
-	"github.com/cyberphone/json-canonicalization/go/src/webpki.org/jsoncanonicalizer"
 	"github.com/go-openapi/runtime"
 	"github.com/go-openapi/strfmt"
-	"github.com/go-openapi/swag/conv"
 	"github.com/sigstore/rekor/pkg/generated/models"
 	rekorx509 "github.com/sigstore/rekor/pkg/pki/x509"
 	"github.com/sigstore/rekor/pkg/types"
@@ -166,21 +164,34 @@ func canonicalHashedRekord(v *hashedrekord.V001Entry) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	canonical := &models.Hashedrekord{
-		APIVersion: conv.Pointer(hashedrekord.APIVERSION),
-		Spec: &models.HashedrekordV001Schema{
-			Signature: &models.HashedrekordV001SchemaSignature{
-				Content:   sigContent,
-				PublicKey: &models.HashedrekordV001SchemaSignaturePublicKey{Content: keyContent},
-			},
-			Data: &models.HashedrekordV001SchemaData{Hash: obj.Data.Hash},
-		},
+	// The RFC 8785 form of Canonicalize's models.Hashedrekord, written
+	// directly: keys in sorted order, and no value needs escaping (base64,
+	// the algorithm enum and the hex digest, which validation has checked).
+	h := obj.Data.Hash
+	if h.Algorithm == nil || h.Value == nil || !isAlnum(*h.Algorithm) || !isAlnum(*h.Value) || len(sigContent) == 0 || len(keyContent) == 0 {
+		return nil, errors.New("hashedrekord entry has an unexpected hash, signature or key")
 	}
-	raw, err := json.Marshal(canonical)
-	if err != nil {
-		return nil, err
+	b := make([]byte, 0, 160+base64.StdEncoding.EncodedLen(len(sigContent))+base64.StdEncoding.EncodedLen(len(keyContent))+len(*h.Value))
+	b = append(b, `{"apiVersion":"`+hashedrekord.APIVERSION+`","kind":"hashedrekord","spec":{"data":{"hash":{"algorithm":"`...)
+	b = append(b, *h.Algorithm...)
+	b = append(b, `","value":"`...)
+	b = append(b, *h.Value...)
+	b = append(b, `"}},"signature":{"content":"`...)
+	b = base64.StdEncoding.AppendEncode(b, sigContent)
+	b = append(b, `","publicKey":{"content":"`...)
+	b = base64.StdEncoding.AppendEncode(b, keyContent)
+	return append(b, `"}}}}`...), nil
+}
+
+// isAlnum reports whether s is non-empty ASCII letters and digits only.
+func isAlnum(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
 	}
-	return jsoncanonicalizer.Transform(raw)
+	return s != ""
 }
 
 // Add validates a proposed entry and appends it. It returns once the entry
