@@ -10,10 +10,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto"
 	"crypto/sha1"
 	"crypto/sha512"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -21,7 +19,6 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -30,7 +27,6 @@ import (
 	"time"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
-	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -489,27 +485,3 @@ func mutateBundle(t testing.TB, raw []byte, f func(*protobundle.Bundle)) []byte 
 	}
 	return out
 }
-
-// trustedMaterial is what the test verifies stored bundles with.
-func (s *stack) trustedMaterial() root.TrustedMaterial { return s.trust.TrustedRoot }
-
-// leafOf returns the leaf certificate of a bundle.
-func leafOf(t testing.TB, raw []byte) *x509.Certificate {
-	t.Helper()
-	pb := new(protobundle.Bundle)
-	if err := protojson.Unmarshal(raw, pb); err != nil {
-		t.Fatal(err)
-	}
-	der := pb.GetVerificationMaterial().GetCertificate().GetRawBytes()
-	if der == nil && len(pb.GetVerificationMaterial().GetX509CertificateChain().GetCertificates()) > 0 {
-		der = pb.GetVerificationMaterial().GetX509CertificateChain().GetCertificates()[0].GetRawBytes()
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-var _ = crypto.SHA256
-var _ = os.Getenv
