@@ -215,7 +215,7 @@ func (s *stack) doRaw(path, token string, body []byte) response {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return response{resp.StatusCode, b}
+	return response{resp.StatusCode, b, resp.Header}
 }
 
 type packument struct {

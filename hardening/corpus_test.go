@@ -222,7 +222,7 @@ func (s *stack) doStream(t *testing.T, req request) response {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return response{resp.StatusCode, b}
+	return response{resp.StatusCode, b, resp.Header}
 }
 
 // put is a publish request by alice.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/provenant/provenant/internal/limits"
 	"github.com/provenant/provenant/npmwire"
+	"github.com/provenant/provenant/registry"
 )
 
 // TestLimitsAtAndPastTheLimit publishes at each size and count limit the
@@ -147,50 +148,56 @@ func padPackageJSON(t *testing.T, pj string, size int) []byte {
 	return gz(t, makeTar(t, []tarEntry{{name: "package/package.json", body: body}}))
 }
 
-// TestRateLimits sends bursts of failed logins and of publishes: the
-// registry must start answering 429 Too Many Requests.
+// TestRateLimits probes the login and publish rate limits at their burst
+// and one past it: the attempt past the burst is answered 429 with a
+// Retry-After header and changes nothing, while another user (login) or
+// another token (publish) is not limited.
 func TestRateLimits(t *testing.T) {
-	s := newStack(t, stackOptions{})
-	token := addUser(t, s.srv.URL, "alice")
-	const burst = 30
-	limited := func(send func(i int) response) bool {
-		for i := range burst {
-			if send(i).status == http.StatusTooManyRequests {
-				return true
-			}
-		}
-		return false
+	const publishBurst = 5
+	s := newStack(t, stackOptions{rateLimits: registry.RateLimits{PublishBurst: publishBurst, PublishPerMinute: 1, LoginPerMinute: 1}})
+	login := func(user, pw string) response {
+		body, _ := json.Marshal(npmwire.AddUserRequest{Name: user, Password: pw})
+		return s.do(t, http.MethodPut, "/-/user/org.couchdb.user:"+user, "", body)
 	}
-	loginLimited := limited(func(i int) response {
-		body, _ := json.Marshal(npmwire.AddUserRequest{Name: "alice", Password: fmt.Sprintf("wrong password %d", i)})
-		return s.do(t, http.MethodPut, "/-/user/org.couchdb.user:alice", "", body)
-	})
-	publishLimited := limited(func(i int) response {
+	// adduser is itself a login attempt for the name.
+	token := addUser(t, s.srv.URL, "alice")
+	other := addUser(t, s.srv.URL, "bob")
+	for i := 1; i < registry.DefaultLoginBurst; i++ {
+		if r := login("alice", fmt.Sprintf("wrong password %d", i)); r.status != http.StatusUnauthorized {
+			t.Fatalf("login attempt %d of %d: status %d, want 401: %s", i+1, registry.DefaultLoginBurst, r.status, r.body)
+		}
+	}
+	r := login("alice", password)
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" || !strings.Contains(r.errorText(), "login rate limit") {
+		t.Errorf("login attempt %d (past the burst), even with the right password: status %d, Retry-After %q, %q; want 429 naming the login rate limit",
+			registry.DefaultLoginBurst+1, r.status, r.header.Get("Retry-After"), r.errorText())
+	}
+	if r := login("bob", password); r.status != http.StatusCreated {
+		t.Errorf("another user's login was limited too: %d %s", r.status, r.body)
+	}
+
+	publish := func(tok string, i int) response {
 		v := fmt.Sprintf("0.0.%d", i)
 		p := newPublish("rate-pkg", v, goodTarball(t, packageJSON("rate-pkg", v)), nil)
 		p.tag = "r"
-		return s.do(t, http.MethodPut, p.path(), token, p.body(t))
-	})
-	gaps := []string{}
-	if !loginLimited {
-		gaps = append(gaps, fmt.Sprintf("%d failed logins for one user in a row were all answered without 429", burst))
+		return s.do(t, http.MethodPut, p.path(), tok, p.body(t))
 	}
-	if !publishLimited {
-		gaps = append(gaps, fmt.Sprintf("%d publishes by one token in a row were all answered without 429", burst))
+	for i := range publishBurst {
+		if r := publish(token, i); r.status != http.StatusCreated {
+			t.Fatalf("publish %d of %d: status %d %s", i+1, publishBurst, r.status, r.body)
+		}
 	}
-	reportGap(t, "registry has no rate limiting on login and publish (registry/server.go routes)", gaps)
-}
-
-// reportGap logs a known registry gap; the test fails once the gap is
-// closed, so that this mark is removed and the test made strict.
-func reportGap(t *testing.T, gap string, findings []string) {
-	t.Helper()
-	if len(findings) == 0 {
-		t.Errorf("known gap %q is closed: make this test strict", gap)
-		return
+	before := s.snapshot(t, "rate-pkg")
+	r = publish(token, publishBurst)
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" || !strings.Contains(r.errorText(), "publish rate limit") {
+		t.Errorf("publish %d (past the burst): status %d, Retry-After %q, %q; want 429 naming the publish rate limit",
+			publishBurst+1, r.status, r.header.Get("Retry-After"), r.errorText())
 	}
-	for _, f := range findings {
-		t.Logf("KNOWN GAP (%s): %s", gap, f)
+	if d := before.diff(s.snapshot(t, "rate-pkg")); d != "" {
+		t.Errorf("a rate-limited publish changed the store: %s", d)
+	}
+	if r := publish(other, 100); r.status == http.StatusTooManyRequests {
+		t.Errorf("another token was limited too")
 	}
 }
 

@@ -69,6 +69,8 @@ type stackOptions struct {
 	packages []verify.PackageRules
 	// noGitLab leaves the embedded GitLab issuer out of the allowed issuers.
 	noGitLab bool
+	// rateLimits overrides the registry's rate limits.
+	rateLimits registry.RateLimits
 }
 
 func newStack(t testing.TB, o stackOptions) *stack {
@@ -105,7 +107,7 @@ func newStack(t testing.TB, o stackOptions) *stack {
 	if s.store, err = sqlite.New(context.Background(), sqlite.Config{Dir: s.regDir}); err != nil {
 		t.Fatal(err)
 	}
-	s.reg, err = registry.New(context.Background(), registry.Config{DataDir: s.regDir, SweepInterval: -1, Verification: vcfg},
+	s.reg, err = registry.New(context.Background(), registry.Config{DataDir: s.regDir, SweepInterval: -1, Verification: vcfg, RateLimits: o.rateLimits},
 		registry.WithStore(s.store), registry.WithVerifier(v))
 	if err != nil {
 		t.Fatal(err)
@@ -131,6 +133,7 @@ func (s *stack) jobEnv(t testing.TB, spec oidc.JobSpec) func(string) (string, bo
 type response struct {
 	status int
 	body   []byte
+	header http.Header
 }
 
 // errorText returns the {"error": ...} message, or "" when the body has none.
@@ -164,7 +167,7 @@ func doURL(t testing.TB, base, method, path, token string, body []byte) response
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return response{resp.StatusCode, b}
+	return response{resp.StatusCode, b, resp.Header}
 }
 
 // addUser creates an account and returns its token.
