@@ -238,11 +238,11 @@ func (r *results) markdown() string {
 			if p != nil && ce != nil {
 				vsCeil = p.MedianRPS / ce.MedianRPS
 			}
-			aim, met := fmt.Sprintf("≥ %g× peer", aimPackumentVsPeer), okMark(vsPeer >= aimPackumentVsPeer, vsPeer)
+			var aim, met string
 			if sc == scenarioTarball {
 				aim, met = fmt.Sprintf("≥ %g× peer", aimTarballVsPeer), okMark(vsPeer >= aimTarballVsPeer, vsPeer)
 			} else {
-				aim += fmt.Sprintf(", ≥ %g ceiling", aimPackumentVsCeiling)
+				aim = fmt.Sprintf("≥ %g× peer, ≥ %g ceiling", aimPackumentVsPeer, aimPackumentVsCeiling)
 				met = okMark(vsPeer >= aimPackumentVsPeer && vsCeil >= aimPackumentVsCeiling, vsPeer*vsCeil)
 			}
 			ceil := fmtHTTP(ce)
