@@ -38,7 +38,7 @@ type fuzzRegistry struct {
 
 func newFuzzRegistry(f *testing.F) *fuzzRegistry {
 	f.Helper()
-	srv, err := registry.New(context.Background(), registry.Config{DataDir: f.TempDir(), SweepInterval: -1}, registry.WithVerifier(acceptAll{}))
+	srv, err := registry.New(context.Background(), registry.Config{DataDir: f.TempDir(), SweepInterval: -1, RateLimits: registry.RateLimits{LoginPerMinute: -1, PublishPerMinute: -1}}, registry.WithVerifier(acceptAll{}))
 	if err != nil {
 		f.Fatal(err)
 	}
