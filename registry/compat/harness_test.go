@@ -431,3 +431,18 @@ func jsonOut(t *testing.T, out string, v any) {
 	}
 	t.Fatalf("no JSON in output:\n%s", out)
 }
+
+// checkUnknown runs a client command that reads a package only the public
+// npm registry has: it must fail (exit status, or failMarker in the output
+// for clients that exit 0 on a 404), after asking our registry for it.
+func checkUnknown(t *testing.T, r *liveRegistry, c *client, dir, failMarker string, args ...string) {
+	t.Helper()
+	const name = "left-pad"
+	out, err := c.run(dir, append(args, name)...)
+	if err == nil && (failMarker == "" || !strings.Contains(out, failMarker)) {
+		t.Fatalf("%s %s %s succeeded; the package exists only on the public registry:\n%s", c.name, strings.Join(args, " "), name, out)
+	}
+	if !slices.Contains(r.requests(), "GET /"+name) {
+		t.Fatalf("%s %s %s did not ask the registry under test for %s:\n%s", c.name, strings.Join(args, " "), name, name, out)
+	}
+}

@@ -98,6 +98,8 @@ func TestPNPM(t *testing.T) {
 		t.Fatalf("pnpm info pn-lib dist.integrity = %q, want %s", got, libV1.Integrity)
 	}
 
+	checkUnknown(t, r, pub, work, "", "view")
+
 	// A consumer without a token, cold store: pnpm install resolves the
 	// scoped package and its dependency from the registry.
 	use := newPNPM(t, r, "")

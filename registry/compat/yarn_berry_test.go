@@ -125,6 +125,8 @@ func TestYarnBerry(t *testing.T) {
 		t.Fatalf("yarn npm info @yb/app = %+v", info)
 	}
 
+	checkUnknown(t, r, pub.client, lib, "", "npm", "info")
+
 	// A consumer without a token adds the scoped package, cold cache.
 	use := newYarnBerry(t, r, "")
 	proj := filepath.Join(work, "consumer")

@@ -112,6 +112,9 @@ func TestYarnClassic(t *testing.T) {
 		t.Fatalf("yarn info @yc/app = %+v", info.Data)
 	}
 
+	// yarn 1 reports a 404 and exits 0.
+	checkUnknown(t, r, pub, work, "error Received invalid response", "info")
+
 	// A consumer without a token adds the scoped package, cold cache.
 	use := newYarnClassic(t, r, "")
 	proj := filepath.Join(work, "consumer")
