@@ -316,7 +316,7 @@ func buildView(pkg *store.Package, base string) (*view, error) {
 	full.close()
 	maint := make([]npmwire.Person, len(pkg.Owners))
 	for i, o := range pkg.Owners {
-		maint[i] = npmwire.Person{Name: o}
+		maint[i] = npmwire.Person{Name: o, Email: pkg.OwnerEmails[o]}
 	}
 	full.field("maintainers", maint)
 	if r, ok := latest["readme"]; ok {

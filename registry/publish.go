@@ -295,9 +295,10 @@ func (s *Server) buildVersion(c echo.Context, name, user string, p *checkedPubli
 // (versions missing from the body).
 func (s *Server) editPackage(c echo.Context, name, user, rev string, body []byte) error {
 	var doc struct {
-		Name     string                     `json:"name"`
-		Versions map[string]json.RawMessage `json:"versions"`
-		DistTags map[string]string          `json:"dist-tags"`
+		Name        string                     `json:"name"`
+		Versions    map[string]json.RawMessage `json:"versions"`
+		DistTags    map[string]string          `json:"dist-tags"`
+		Maintainers *[]npmwire.Person          `json:"maintainers"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return fmt.Errorf("%w: packument: %v", ErrBadRequest, err)
@@ -305,8 +306,8 @@ func (s *Server) editPackage(c echo.Context, name, user, rev string, body []byte
 	if doc.Name != "" && doc.Name != name {
 		return fmt.Errorf("%w: body name %q differs from the URL's %q", ErrBadRequest, doc.Name, name)
 	}
-	if doc.Versions == nil {
-		return fmt.Errorf("%w: packument edit without versions", ErrBadRequest)
+	if doc.Versions == nil && doc.Maintainers == nil {
+		return fmt.Errorf("%w: packument edit without versions or maintainers", ErrBadRequest)
 	}
 	ctx := c.Request().Context()
 	unlock := s.lock(name)
@@ -315,6 +316,16 @@ func (s *Server) editPackage(c echo.Context, name, user, rev string, body []byte
 	pkg, err := s.ownedPackage(c, name, user, rev)
 	if err != nil {
 		return err
+	}
+	// Everything is checked before anything is written.
+	var owners []string
+	if doc.Maintainers != nil {
+		if owners, err = s.checkOwners(c, pkg, *doc.Maintainers); err != nil {
+			return err
+		}
+	}
+	if doc.Versions == nil {
+		return s.setOwners(c, name, user, owners)
 	}
 	deprecations := map[string]string{}
 	var removed []string
@@ -356,6 +367,58 @@ func (s *Server) editPackage(c echo.Context, name, user, rev string, body []byte
 		if err := s.restoreTags(c, name, doc.DistTags); err != nil {
 			return err
 		}
+	}
+	return s.setOwners(c, name, user, owners)
+}
+
+// maxOwners bounds a package's owner list.
+const maxOwners = 100
+
+// checkOwners validates a packument edit's maintainers list (npm owner add
+// and rm PUT the whole list) and returns the new owners in order, or nil
+// when the set of names is unchanged. Every name must be an existing user
+// and at least one must remain: the last owner cannot be removed.
+func (s *Server) checkOwners(c echo.Context, pkg *store.Package, maintainers []npmwire.Person) ([]string, error) {
+	if len(maintainers) == 0 {
+		return nil, fmt.Errorf("%w: cannot remove the last owner of %q; add another owner first", ErrBadRequest, pkg.Name)
+	}
+	if len(maintainers) > maxOwners {
+		return nil, fmt.Errorf("%w: %d maintainers, at most %d", ErrBadRequest, len(maintainers), maxOwners)
+	}
+	var owners []string
+	for _, m := range maintainers {
+		if m.Name == "" {
+			return nil, fmt.Errorf("%w: maintainer without a name", ErrBadRequest)
+		}
+		if !slices.Contains(owners, m.Name) {
+			owners = append(owners, m.Name)
+		}
+	}
+	if len(owners) == len(pkg.Owners) && !slices.ContainsFunc(owners, func(o string) bool { return !slices.Contains(pkg.Owners, o) }) {
+		return nil, nil
+	}
+	for _, o := range owners {
+		if slices.Contains(pkg.Owners, o) {
+			continue
+		}
+		if _, err := s.store.User(c.Request().Context(), o); errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("%w: maintainer %q is not a user of this registry", ErrBadRequest, o)
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	return owners, nil
+}
+
+// setOwners stores a changed owner list (none when owners is nil) and
+// answers the edit.
+func (s *Server) setOwners(c echo.Context, name, user string, owners []string) error {
+	if owners != nil {
+		ctx := c.Request().Context()
+		if err := s.store.SetOwners(ctx, name, user, owners); err != nil {
+			return err
+		}
+		slog.InfoContext(ctx, "owners changed", slog.String("package", name), slog.Any("owners", owners), slog.String("user", user))
 	}
 	return c.JSON(http.StatusOK, map[string]any{"ok": true})
 }

@@ -13,7 +13,7 @@
 //	GET    /{name}/{version-or-tag}            one version
 //	GET    /{name}/-/{file}.tgz                tarball
 //	PUT    /{name}                             publish; or, without attachments, a packument edit (deprecate, version unpublish)
-//	PUT    /{name}/-rev/{rev}                  packument edit (npm unpublish of one version)
+//	PUT    /{name}/-rev/{rev}                  packument edit (npm unpublish of one version, npm owner add/rm)
 //	DELETE /{name}/-rev/{rev}                  unpublish the whole package
 //	DELETE /{name}/-/{file}/-rev/{rev}         tarball removal after a version unpublish
 //	GET|PUT|DELETE /-/package/{name}/dist-tags[/{tag}]

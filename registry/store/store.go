@@ -88,6 +88,9 @@ type Package struct {
 	// Owners are the users who may write the package; the first publisher
 	// is its first owner.
 	Owners []string
+	// OwnerEmails maps each owner to their account's email (packument
+	// maintainers show it, as npm's registry does); it may be empty.
+	OwnerEmails map[string]string
 }
 
 // A Summary describes a package in listings and search results.
@@ -170,6 +173,11 @@ type Store interface {
 	// Unpublish removes one version, records it as unpublished and drops
 	// tags pointing at it. Its blobs become garbage for Sweep.
 	Unpublish(ctx context.Context, name, version string) error
+	// SetOwners replaces the package's owners, in order, on behalf of
+	// actor, atomically: actor must be an owner (else ErrPermission),
+	// owners must be non-empty (a package keeps at least one owner, else
+	// ErrConflict) and every owner an existing user (else ErrNotFound).
+	SetOwners(ctx context.Context, name, actor string, owners []string) error
 	// UnpublishPackage removes every version of a package (each recorded as
 	// unpublished) and its tags; owners remain.
 	UnpublishPackage(ctx context.Context, name string) error

@@ -354,7 +354,11 @@ func (s *Store) Package(ctx context.Context, name string) (*store.Package, error
 	}); err != nil {
 		return nil, err
 	}
-	if err := s.scanPairs(ctx, tx, `SELECT username, '' FROM owners WHERE name=? ORDER BY seq`, name, func(a, _ string) { p.Owners = append(p.Owners, a) }); err != nil {
+	p.OwnerEmails = map[string]string{}
+	if err := s.scanPairs(ctx, tx, `SELECT o.username, COALESCE(u.email, '') FROM owners o LEFT JOIN users u ON u.name = o.username WHERE o.name=? ORDER BY o.seq`, name, func(a, b string) {
+		p.Owners = append(p.Owners, a)
+		p.OwnerEmails[a] = b
+	}); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -446,6 +450,42 @@ func (s *Store) Deprecate(ctx context.Context, name string, messages map[string]
 				return err
 			}
 			if _, err := tx.exec(ctx, `UPDATE versions SET deprecated=? WHERE name=? AND version=?`, msg, name, v); err != nil {
+				return s.wrap(err)
+			}
+		}
+		return nil
+	})
+}
+
+// SetOwners implements store.Store.
+func (s *Store) SetOwners(ctx context.Context, name, actor string, owners []string) error {
+	if len(owners) == 0 {
+		return fmt.Errorf("package %q must keep at least one owner: %w", name, store.ErrConflict)
+	}
+	return s.tx(ctx, func(tx dq) error {
+		if err := s.lockPackage(ctx, tx, name); err != nil {
+			return err
+		}
+		if err := s.bump(ctx, tx, name); err != nil {
+			return err
+		}
+		if err := s.checkOwner(ctx, tx, name, actor); err != nil {
+			return err
+		}
+		for _, u := range owners {
+			var ok bool
+			if err := tx.row(ctx, `SELECT EXISTS(SELECT 1 FROM users WHERE name=?)`, u).Scan(&ok); err != nil {
+				return s.wrap(err)
+			}
+			if !ok {
+				return fmt.Errorf("user %q: %w", u, store.ErrNotFound)
+			}
+		}
+		if _, err := tx.exec(ctx, `DELETE FROM owners WHERE name=?`, name); err != nil {
+			return s.wrap(err)
+		}
+		for i, u := range owners {
+			if _, err := tx.exec(ctx, `INSERT INTO owners(name, username, seq) VALUES(?,?,?)`, name, u, i); err != nil {
 				return s.wrap(err)
 			}
 		}

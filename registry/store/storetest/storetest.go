@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -29,6 +30,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"NotFound", testNotFound},
 		{"Immutable", testImmutable},
 		{"Owners", testOwners},
+		{"SetOwners", testSetOwners},
 		{"DistTags", testDistTags},
 		{"Deprecate", testDeprecate},
 		{"Unpublish", testUnpublish},
@@ -198,6 +200,52 @@ func testOwners(t *testing.T, s store.Store) {
 	p := mustPackage(t, s, "a")
 	if len(p.Versions) != 1 || p.DistTags["latest"] != "1.0.0" {
 		t.Errorf("rejected publish changed state: %+v", p)
+	}
+}
+
+func testSetOwners(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for _, u := range []string{"alice", "bob"} {
+		if err := s.CreateUser(ctx, store.User{Name: u, PasswordHash: "x", Email: u + "@example.com", Created: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustPublish(t, s, "alice", Pub("a", "1.0.0"))
+	rev := mustPackage(t, s, "a").Rev
+	if err := s.SetOwners(ctx, "a", "alice", []string{"alice", "bob"}); err != nil {
+		t.Fatal(err)
+	}
+	p := mustPackage(t, s, "a")
+	if !slices.Equal(p.Owners, []string{"alice", "bob"}) || p.Rev <= rev {
+		t.Fatalf("owners %v rev %d (was %d), want [alice bob] and a new revision", p.Owners, p.Rev, rev)
+	}
+	if p.OwnerEmails["bob"] != "bob@example.com" {
+		t.Errorf("owner emails = %v", p.OwnerEmails)
+	}
+	// bob, now an owner, may publish and may remove alice.
+	mustPublish(t, s, "bob", Pub("a", "1.1.0"))
+	if err := s.SetOwners(ctx, "a", "bob", []string{"bob"}); err != nil {
+		t.Fatal(err)
+	}
+	bad := []struct {
+		name, actor string
+		owners      []string
+		want        error
+	}{
+		{"not an owner", "alice", []string{"alice"}, store.ErrPermission},
+		{"no owners left", "bob", nil, store.ErrConflict},
+		{"unknown user", "bob", []string{"bob", "nobody"}, store.ErrNotFound},
+	}
+	for _, tt := range bad {
+		if err := s.SetOwners(ctx, "a", tt.actor, tt.owners); !errors.Is(err, tt.want) {
+			t.Errorf("%s: err = %v, want %v", tt.name, err, tt.want)
+		}
+	}
+	if err := s.SetOwners(ctx, "missing", "bob", []string{"bob"}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("missing package: err = %v, want ErrNotFound", err)
+	}
+	if p := mustPackage(t, s, "a"); !slices.Equal(p.Owners, []string{"bob"}) {
+		t.Errorf("rejected changes altered owners: %v", p.Owners)
 	}
 }
 
