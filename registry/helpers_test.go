@@ -169,10 +169,10 @@ func (r *testRegistry) do(t testing.TB, method, path, token string, body []byte,
 	return resp.StatusCode, b, resp.Header
 }
 
-// addUser creates a user and returns its token.
+// addUser creates a user (email name@example.com) and returns its token.
 func (r *testRegistry) addUser(t testing.TB, name string) string {
 	t.Helper()
-	body, _ := json.Marshal(npmwire.AddUserRequest{ID: "org.couchdb.user:" + name, Name: name, Password: "correct horse battery", Type: "user"})
+	body, _ := json.Marshal(npmwire.AddUserRequest{ID: "org.couchdb.user:" + name, Name: name, Password: "correct horse battery", Email: name + "@example.com", Type: "user"})
 	code, resp, _ := r.do(t, http.MethodPut, "/-/user/org.couchdb.user:"+name, "", body)
 	if code != http.StatusCreated {
 		t.Fatalf("adduser %s: %d %s", name, code, resp)
