@@ -191,7 +191,8 @@ func TestRegistryCommandServes(t *testing.T) {
 
 // postgresSchema returns a DSN on a fresh schema of the test database
 // (PROVENANT_TEST_POSTGRES, default postgres://postgres@127.0.0.1:5432/test),
-// skipping the test when it is unreachable.
+// skipping the test when it is unreachable, or failing it in CI (CI set),
+// where PostgreSQL is always there.
 func postgresSchema(t *testing.T) string {
 	dsn := os.Getenv("PROVENANT_TEST_POSTGRES")
 	if dsn == "" {
@@ -205,6 +206,9 @@ func postgresSchema(t *testing.T) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := db.PingContext(ctx); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("PostgreSQL not reachable at %s (CI is set, so this fails instead of skipping): %v", dsn, err)
+		}
 		t.Skipf("PostgreSQL not reachable: %v", err)
 	}
 	schema := fmt.Sprintf("clitest_%d", time.Now().UnixNano())
