@@ -50,8 +50,12 @@ for dir in "${dirs[@]}"; do
     fi
     # go test prints "fuzz: elapsed: 5s, execs: 12345 (2469/sec), ..." lines;
     # the last one holds the target's total.
-    execs=$(grep -oE 'execs: [0-9]+' "$log" | tail -n 1 | awk '{print $2}')
-    execs=${execs:-0}
+    execs=$({ grep -oE 'execs: [0-9]+' "$log" || true; } | tail -n 1 | awk '{print $2}')
+    if [[ -z "$execs" ]]; then
+      # No progress line: the target skipped itself or never started fuzzing.
+      execs=0
+      status="$status (no executions counted; last progress: $(grep '^fuzz:' "$log" | tail -n 1 || true))"
+    fi
     echo "   $status, $execs execs"
     total=$((total + execs))
     ran=$((ran + 1))
