@@ -124,6 +124,33 @@ type liveRegistry struct {
 	*httptest.Server
 	mu   sync.Mutex
 	reqs []string
+	gets []served
+}
+
+// served is one GET the registry answered.
+type served struct {
+	path, accept, contentType string
+	status                    int
+}
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
 }
 
 func newLiveRegistry(t *testing.T) *liveRegistry {
@@ -143,10 +170,14 @@ func newLiveRegistry(t *testing.T) *liveRegistry {
 	r := &liveRegistry{}
 	h := srv.Handler()
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
+		h.ServeHTTP(sw, req)
 		r.mu.Lock()
+		defer r.mu.Unlock()
 		r.reqs = append(r.reqs, req.Method+" "+req.URL.RequestURI())
-		r.mu.Unlock()
-		h.ServeHTTP(w, req)
+		if req.Method == http.MethodGet && req.UserAgent() != testAgent {
+			r.gets = append(r.gets, served{req.URL.EscapedPath(), req.Header.Get("Accept"), w.Header().Get("Content-Type"), sw.status})
+		}
 	}))
 	t.Cleanup(func() {
 		r.Close()
@@ -162,6 +193,40 @@ func (r *liveRegistry) requests() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.reqs)
+}
+
+// checkPackumentForm checks that the client got the packument of name in
+// the form it asked for: abbreviated (npm's
+// application/vnd.npm.install-v1+json, which pnpm and yarn 1 ask for when
+// they install) or full (yarn 4 asks without an Accept header, since its
+// age gate reads the full packument's time field).
+func (r *liveRegistry) checkPackumentForm(t *testing.T, client, name string, abbreviated bool) {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := "/" + npmwire.EscapeName(name)
+	want := "application/json"
+	if abbreviated {
+		want = npmwire.MediaTypeAbbreviated
+	}
+	ok := false
+	var seen []string
+	for _, g := range r.gets {
+		if !strings.EqualFold(g.path, p) {
+			continue
+		}
+		seen = append(seen, fmt.Sprintf("Accept %q: %d %q", g.accept, g.status, g.contentType))
+		if g.status != http.StatusOK || strings.Contains(g.accept, npmwire.MediaTypeAbbreviated) != abbreviated {
+			continue
+		}
+		if !strings.HasPrefix(g.contentType, want) {
+			t.Errorf("%s: GET %s (Accept %q) answered %q, want %s", client, g.path, g.accept, g.contentType, want)
+		}
+		ok = true
+	}
+	if !ok {
+		t.Errorf("%s never got the %s packument of %s; its GETs:\n%s", client, want, name, strings.Join(seen, "\n"))
+	}
 }
 
 // hostPath is the registry URL without its scheme, as .npmrc auth keys
@@ -202,9 +267,18 @@ type packument struct {
 	} `json:"versions"`
 }
 
+// testAgent marks the test's own requests, which checkPackumentForm
+// leaves out.
+const testAgent = "provenant-compat-test"
+
 func (r *liveRegistry) get(t *testing.T, p string) []byte {
 	t.Helper()
-	resp, err := http.Get(r.URL + p)
+	req, err := http.NewRequest(http.MethodGet, r.URL+p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("User-Agent", testAgent)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

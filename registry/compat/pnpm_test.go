@@ -108,6 +108,8 @@ func TestPNPM(t *testing.T) {
 	use.must(proj, "install")
 	checkInstalled(t, filepath.Join(proj, "node_modules", "@pn", "app"), app, "0.1.0")
 	checkInstalled(t, filepath.Join(proj, "node_modules", ".pnpm", "pn-lib@1.0.0", "node_modules", "pn-lib"), libV1, "1.0.0")
+	r.checkPackumentForm(t, "pnpm install", "@pn/app", true)
+	r.checkPackumentForm(t, "pnpm install", "pn-lib", true)
 	lock := readPNPMLock(t, proj)
 	if got := lock.Packages["@pn/app@0.1.0"].Resolution.Integrity; got != app.Integrity {
 		t.Errorf("pnpm-lock.yaml @pn/app integrity %q, registry %s", got, app.Integrity)

@@ -99,6 +99,9 @@ func TestYarnBerry(t *testing.T) {
 	pub.project(lib)
 	// yarn publishes a workspace of an installed project.
 	pub.must(lib, "install")
+	if out := pub.must(lib, "npm", "whoami"); !strings.Contains(out, "YN0000: carol\n") {
+		t.Fatalf("yarn npm whoami does not name carol:\n%s", out)
+	}
 	pub.must(lib, "npm", "publish")
 	scoped := filepath.Join(work, "scoped")
 	writePackage(t, scoped, "@yb/app", "0.1.0", map[string]string{"yb-lib": "^1.0.0"})
@@ -141,6 +144,8 @@ func TestYarnBerry(t *testing.T) {
 	use.must(proj, "add", "@yb/app@^0.1.0")
 	checkInstalled(t, filepath.Join(proj, "node_modules", "@yb", "app"), app, "0.1.0")
 	checkInstalled(t, filepath.Join(proj, "node_modules", "yb-lib"), libV1, "1.0.0")
+	r.checkPackumentForm(t, "yarn add", "@yb/app", false)
+	r.checkPackumentForm(t, "yarn add", "yb-lib", false)
 	lock := readBerryLock(t, proj)
 	if v, res := lock.entry("@yb/app@npm:^0.1.0"); v != "0.1.0" || res != "@yb/app@npm:0.1.0" {
 		t.Errorf("yarn.lock @yb/app = %s %s", v, res)

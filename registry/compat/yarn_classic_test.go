@@ -122,6 +122,8 @@ func TestYarnClassic(t *testing.T) {
 	use.must(proj, "add", "@yc/app@^0.1.0", "--registry", r.URL+"/")
 	checkInstalled(t, filepath.Join(proj, "node_modules", "@yc", "app"), app, "0.1.0")
 	checkInstalled(t, filepath.Join(proj, "node_modules", "yc-lib"), libV1, "1.0.0")
+	r.checkPackumentForm(t, "yarn add", "@yc/app", true)
+	r.checkPackumentForm(t, "yarn add", "yc-lib", true)
 	lock := readYarnClassicLock(t, proj)
 	for pattern, want := range map[string]struct {
 		version string
