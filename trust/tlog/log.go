@@ -15,8 +15,9 @@
 //
 // tessera sequences entries in batches and integrates them into its tiles
 // before an Add future resolves. The answer to a POST then carries an
-// inclusion proof built by tessera's client.ProofBuilder from those tiles,
-// for the integrated tree size, with a Rekor v1 checkpoint over that size
+// inclusion proof built from those tiles for the integrated tree size (as
+// tessera's client.ProofBuilder builds it, with node hashes memoised per
+// size, see proofs.go), with a Rekor v1 checkpoint over that size
 // and root: origin line "<host> - <treeID>", signed with the log's ECDSA
 // P-256 key (sigstore/rekor pkg/util). A client thus waits for one batch, not
 // for tessera's next published checkpoint. The SET signs the RFC 8785 form of
