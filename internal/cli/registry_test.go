@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -139,8 +140,18 @@ func TestRegistryCommandFlagsOnly(t *testing.T) {
 	trustURL, _, _ := runCommand(t, "trust", "serve", "--data-dir", trustDir, "--addr", "127.0.0.1:0")
 	trustURL = strings.TrimSuffix(trustURL, "/")
 	rootPath := filepath.Join(trustDir, "trusted_root.json")
+	// The public-good root, extracted with registry/README.md's one-liner
+	// from the @sigstore/tuf that ships inside npm.
+	publicGood := filepath.Join(dir, "public-good.json")
+	extract := `node -e 'const s=require(process.argv[1]);process.stdout.write(Buffer.from(s["https://tuf-repo-cdn.sigstore.dev"].targets["trusted_root.json"],"base64"))' "$(npm root -g)/npm/node_modules/@sigstore/tuf/seeds.json" > ` + publicGood
+	if out, err := exec.Command("sh", "-c", extract).CombinedOutput(); err != nil {
+		t.Fatalf("extracting the public-good root: %v\n%s", err, out)
+	}
+	if b, _ := os.ReadFile(publicGood); !strings.Contains(string(b), "https://rekor.sigstore.dev") {
+		t.Fatalf("extracted public-good root does not name rekor.sigstore.dev: %.200s", b)
+	}
 	base, errb, stop := runCommand(t, "registry", "--data-dir", filepath.Join(dir, "data"), "--addr", "127.0.0.1:0",
-		"--trusted-root", "private="+rootPath, "--log-url", trustURL, "--commit-check", "off")
+		"--trusted-root", "private="+rootPath, "--public-good-root", publicGood, "--log-url", trustURL, "--commit-check", "off")
 	if code, body := getBody(t, base+"-/log", "text/html"); code != http.StatusOK || !strings.Contains(body, "verified with trusted log key") {
 		t.Errorf("GET /-/log = %d, want the checkpoint verified with the private root's log key:\n%.2000s", code, body)
 	}
