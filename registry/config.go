@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -141,6 +142,7 @@ const (
 	EnvTrustedRoots   = "PROVENANT_REGISTRY_TRUSTED_ROOTS"    // NAME=PATH[,NAME=PATH…]
 	EnvPublicGoodRoot = "PROVENANT_REGISTRY_PUBLIC_GOOD_ROOT" // a trusted_root.json path
 	EnvCommitCheck    = "PROVENANT_REGISTRY_COMMIT_CHECK"     // require, warn or off
+	EnvAllowIssuers   = "PROVENANT_REGISTRY_ALLOW_ISSUERS"    // URL[,URL…]
 )
 
 // ApplyEnv overrides fields from the PROVENANT_REGISTRY_* environment
@@ -173,6 +175,35 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 		if err := c.SetCommitCheck(v); err != nil {
 			return fmt.Errorf("%s: %w", EnvCommitCheck, err)
 		}
+	}
+	if v := strings.TrimSpace(getenv(EnvAllowIssuers)); v != "" {
+		for iss := range strings.SplitSeq(v, ",") {
+			if err := c.AllowIssuer(iss); err != nil {
+				return fmt.Errorf("%s: %w", EnvAllowIssuers, err)
+			}
+		}
+	}
+	return nil
+}
+
+// AllowIssuer adds an OIDC issuer URL to the default policy's allowed
+// issuers (check "issuer-allowed"), keeping the ones already allowed: when
+// the configuration names none, GitHub Actions and GitLab.com
+// (verify.DefaultIssuers) stay allowed beside it. An operator uses it to
+// accept provenance signed through its own trust services, whose issuer is
+// their URL (`provenant trust serve --public-url`).
+func (c *Config) AllowIssuer(issuer string) error {
+	issuer = strings.TrimSpace(issuer)
+	u, err := url.Parse(issuer)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("issuer %q is not an http(s) URL", issuer)
+	}
+	d := &c.Verification.Policy.Default
+	if d.AllowedIssuers == nil {
+		d.AllowedIssuers = slices.Clone(verify.DefaultIssuers)
+	}
+	if !slices.Contains(d.AllowedIssuers, issuer) {
+		d.AllowedIssuers = append(d.AllowedIssuers, issuer)
 	}
 	return nil
 }

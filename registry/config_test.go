@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -157,6 +158,29 @@ func TestNoTrustedRoot(t *testing.T) {
 		_, err := New(context.Background(), Config{DataDir: t.TempDir(), SweepInterval: -1, Verification: verify.Config{Policy: p}})
 		if err == nil || !strings.Contains(err.Error(), "--trusted-root") {
 			t.Errorf("New(policy %+v) = %v, want an error naming --trusted-root", p, err)
+		}
+	}
+}
+
+// TestAllowIssuer: allowing an issuer keeps GitHub Actions and GitLab.com
+// allowed, adds each URL once, and rejects what is not an http(s) URL.
+func TestAllowIssuer(t *testing.T) {
+	var c Config
+	if err := c.ApplyEnv(func(k string) string {
+		return map[string]string{EnvAllowIssuers: "http://127.0.0.1:8081, https://issuer.example"}[k]
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AllowIssuer("https://issuer.example"); err != nil {
+		t.Fatal(err)
+	}
+	want := append(slices.Clone(verify.DefaultIssuers), "http://127.0.0.1:8081", "https://issuer.example")
+	if got := c.Verification.Policy.Default.AllowedIssuers; !slices.Equal(got, want) {
+		t.Errorf("allowed issuers = %q, want %q", got, want)
+	}
+	for _, bad := range []string{"", "issuer.example", "ftp://issuer.example", "https://"} {
+		if err := (&Config{}).AllowIssuer(bad); err == nil {
+			t.Errorf("AllowIssuer(%q) = nil, want an error", bad)
 		}
 	}
 }

@@ -25,7 +25,7 @@ func init() { subcommands = append(subcommands, newRegistryCommand) }
 
 func newRegistryCommand() *cobra.Command {
 	var configFile, dataDir, addr, publicURL, logLevel, publicGoodRoot, logURL, commitCheck string
-	var trustedRoots []string
+	var trustedRoots, allowIssuers []string
 	cmd := &cobra.Command{
 		Use:   "registry",
 		Short: "serve the npm-compatible registry that verifies provenance at publish",
@@ -34,20 +34,25 @@ func newRegistryCommand() *cobra.Command {
 Configuration comes from a YAML file (--config, checked against
 schemas/registry-config.schema.json; unknown keys are errors), then the
 environment (PROVENANT_REGISTRY_ADDR, _DATA_DIR, _PUBLIC_URL, _POSTGRES,
-_LOG_URL, _TRUSTED_ROOTS (NAME=PATH,…), _PUBLIC_GOOD_ROOT, _COMMIT_CHECK),
+_LOG_URL, _TRUSTED_ROOTS (NAME=PATH,…), _PUBLIC_GOOD_ROOT, _COMMIT_CHECK,
+_ALLOW_ISSUERS (URL,…)),
 then flags. Metadata lives in SQLite under the data directory unless
 postgresDSN is set.
 
 Trusted roots decide which Sigstore instances' provenance is accepted:
 --trusted-root private=/data/trust/trusted_root.json for the embedded
 trust services, --public-good-root for the public-good trusted_root.json
-extracted from @sigstore/tuf's seeds.json (see registry/README.md). With
+extracted from @sigstore/tuf's seeds.json (see registry/README.md).
+Certificates must name an allowed OIDC issuer: GitHub Actions and
+GitLab.com by default; --allow-issuer adds one, e.g. the embedded trust
+services' URL. With
 no trusted root the registry starts, warns, and accepts only versions
 without provenance.
 
 Example:
   provenant registry --data-dir /var/lib/provenant \
     --trusted-root private=/data/trust/trusted_root.json \
+    --allow-issuer http://127.0.0.1:8080 \
     --public-good-root /etc/provenant/public-good.json \
     --log-url http://127.0.0.1:8080 --commit-check require`,
 		Args: cobra.NoArgs,
@@ -82,6 +87,11 @@ Example:
 					return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--commit-check: %w", err)}
 				}
 			}
+			for _, iss := range allowIssuers {
+				if err := cfg.AllowIssuer(iss); err != nil {
+					return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--allow-issuer: %w", err)}
+				}
+			}
 			if logURL != "" {
 				cfg.LogURL = logURL
 			}
@@ -107,6 +117,7 @@ Example:
 	f.StringArrayVar(&trustedRoots, "trusted-root", nil, "trusted root NAME=PATH to a trusted_root.json (repeatable), e.g. private=/data/trust/trusted_root.json")
 	f.StringVar(&publicGoodRoot, "public-good-root", "", "the public-good Sigstore trusted_root.json (from @sigstore/tuf's seeds.json)")
 	f.StringVar(&logURL, "log-url", "", "base URL of the Rekor-compatible log the /-/log pages read")
+	f.StringArrayVar(&allowIssuers, "allow-issuer", nil, "also accept certificates from this OIDC issuer URL (repeatable), e.g. the trust services' URL; GitHub Actions and GitLab.com stay allowed")
 	f.StringVar(&commitCheck, "commit-check", "", "default commit-exists mode: require, warn or off (default require)")
 	return cmd
 }
