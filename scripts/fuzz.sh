@@ -49,7 +49,8 @@ for dir in "${dirs[@]}"; do
       cat "$log"
     fi
     # go test prints "fuzz: elapsed: 5s, execs: 12345 (2469/sec), ..." lines;
-    # the last one holds the target's total.
+    # the last one holds the target's total as the workers last reported it
+    # (a lower bound: a worker reports when its current batch ends).
     execs=$({ grep -oE 'execs: [0-9]+' "$log" || true; } | tail -n 1 | awk '{print $2}')
     if [[ -z "$execs" ]]; then
       # No progress line: the target skipped itself or never started fuzzing.
@@ -62,7 +63,7 @@ for dir in "${dirs[@]}"; do
   done
 done
 
-echo "fuzz: ran $ran targets, $total executions in total"
+echo "fuzz: ran $ran targets, $total executions in total (as reported by the workers)"
 if ((${#failures[@]} > 0)); then
   printf 'fuzz: FAILED: %s\n' "${failures[@]}" >&2
   exit 1
