@@ -78,10 +78,6 @@ func stepErr(step string, kind error, err error) error {
 	return &StepError{Step: step, Kind: kind, Err: err}
 }
 
-func stepErrf(step string, kind error, format string, args ...any) error {
-	return &StepError{Step: step, Kind: kind, Err: fmt.Errorf(format, args...)}
-}
-
 // A RegistryError is a non-success HTTP answer from the registry. Message
 // is the registry's own {"error": …} text when it sent one.
 type RegistryError struct {

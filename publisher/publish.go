@@ -148,6 +148,7 @@ func (r *run) publish(ctx context.Context) error {
 		t0 = time.Now()
 		ci, err := provenance.DetectCI(o.Getenv)
 		if err != nil {
+			//lint:ignore ST1005 npm's exact user-facing wording (npm-protocol.md); users and scripts match on it
 			return r.fail(StepCI, t0, ErrPreflight, fmt.Errorf("Automatic provenance generation not supported for provider: %w", err))
 		}
 		r.res.CI = string(ci)
@@ -294,6 +295,7 @@ func (r *run) checkManifest() (string, error) {
 		return "", fmt.Errorf("EBADSEMVER: version %s has build metadata, which npm strips; remove it from package.json", t.Version)
 	}
 	if string(m.Private) == "true" {
+		//lint:ignore ST1005 npm's exact user-facing wording (npm-protocol.md); users and scripts match on it
 		return "", errors.New("EPRIVATE: This package has been marked as private\nRemove the 'private' field from the package.json to publish it.")
 	}
 	tag := r.o.Tag
@@ -303,6 +305,7 @@ func (r *run) checkManifest() (string, error) {
 	}
 	if tag == "" {
 		if v.Prerelease() != "" {
+			//lint:ignore ST1005 npm's exact user-facing wording (npm-protocol.md); users and scripts match on it
 			return "", errors.New("You must specify a tag using --tag when publishing a prerelease version.")
 		}
 		tag = DefaultTag
@@ -316,9 +319,11 @@ func (r *run) checkManifest() (string, error) {
 		access = "public" // npm accepts provenance only for public packages
 	}
 	if access == "restricted" && !strings.HasPrefix(t.Name, "@") {
+		//lint:ignore ST1005 npm's exact user-facing wording (npm-protocol.md); users and scripts match on it
 		return "", errors.New("EUNSCOPED: Can't restrict access to unscoped packages.")
 	}
 	if access == "restricted" && r.o.Provenance {
+		//lint:ignore ST1005 npm's exact user-facing wording (npm-protocol.md); users and scripts match on it
 		return "", errors.New("Can't generate provenance for new or private package, you must set `access` to public.")
 	}
 	r.res.Access = access
@@ -365,12 +370,14 @@ func (r *run) checkRegistry(ctx context.Context) error {
 		return fmt.Errorf("GET %s: packument is not JSON: %w", u, err)
 	}
 	if _, ok := p.Versions[t.Version]; ok {
+		//lint:ignore ST1005 npm's exact user-facing wording (npm-protocol.md); users and scripts match on it
 		return fmt.Errorf("EPUBLISHCONFLICT: You cannot publish over the previously published versions: %s.", t.Version)
 	}
 	if latest := p.DistTags["latest"]; latest != "" && r.res.Tag == DefaultTag && !r.tagGiven {
 		lv, err1 := semver.NewVersion(latest)
 		nv, err2 := semver.NewVersion(t.Version)
 		if err1 == nil && err2 == nil && lv.GreaterThan(nv) {
+			//lint:ignore ST1005 npm's exact user-facing wording (npm-protocol.md); users and scripts match on it
 			return fmt.Errorf("Cannot implicitly apply the \"latest\" tag because previously published version %s is higher than the new version %s. You must specify a tag using --tag.", latest, t.Version)
 		}
 	}

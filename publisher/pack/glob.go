@@ -160,9 +160,7 @@ func expandBraces(s string) []string {
 				}
 				var out []string
 				for _, a := range alts {
-					for _, e := range expandBraces(s[:open] + a + s[i+1:]) {
-						out = append(out, e)
-					}
+					out = append(out, expandBraces(s[:open]+a+s[i+1:])...)
 				}
 				return out
 			}

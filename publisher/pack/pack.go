@@ -49,6 +49,12 @@ import (
 // limit exceeded.
 var ErrInvalidPackage = errors.New("invalid package")
 
+// typeRegLegacy is the pre-POSIX "regular file" type flag '\x00' that old
+// npm tarballs still carry. archive/tar deprecates its name (TypeRegA) and
+// its reader already reports such entries as TypeReg, but comparing to the
+// byte value keeps accepting them should that normalisation ever change.
+const typeRegLegacy byte = '\x00'
+
 // A File is one entry of a package tarball, as `npm pack --json` lists it.
 type File struct {
 	// Path is relative to the package root, without the "package/" prefix.
@@ -309,7 +315,7 @@ func Read(b []byte) (*Tarball, error) {
 		if n >= limits.MaxTarEntries {
 			return nil, fmt.Errorf("%w: more than %d entries", ErrInvalidPackage, limits.MaxTarEntries)
 		}
-		if h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeRegA {
+		if h.Typeflag != tar.TypeReg && h.Typeflag != typeRegLegacy {
 			continue
 		}
 		total += h.Size
