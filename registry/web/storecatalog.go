@@ -25,6 +25,12 @@ type StoreCatalog struct {
 
 var _ Catalog = StoreCatalog{}
 
+// typeRegLegacy is the pre-POSIX "regular file" type flag '\x00' that old
+// npm tarballs still carry. archive/tar deprecates its name (TypeRegA) and
+// its reader already reports such entries as TypeReg, but comparing to the
+// byte value keeps accepting them should that normalisation ever change.
+const typeRegLegacy byte = '\x00'
+
 // Recent lists the most recently modified packages.
 func (sc StoreCatalog) Recent(ctx context.Context, n int) ([]Listing, error) {
 	sums, err := sc.Store.Recent(ctx, n)
@@ -132,7 +138,7 @@ func readmeFromTarball(r io.Reader) (string, error) {
 			return "", fmt.Errorf("reading tarball: %w", err)
 		}
 		dir, file := path.Split(h.Name)
-		if strings.Count(dir, "/") != 1 || (h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeRegA) {
+		if strings.Count(dir, "/") != 1 || (h.Typeflag != tar.TypeReg && h.Typeflag != typeRegLegacy) {
 			continue
 		}
 		base := strings.ToLower(file)
