@@ -290,9 +290,11 @@ func (c *CA) IssueCertificate(ctx context.Context, req *SigningCertRequest) ([]*
 	if req.CSR == nil {
 		v, err := signature.LoadDefaultVerifier(req.PublicKey)
 		if err != nil {
+			//lint:ignore ST1005 Fulcio's exact wording (sigstore/fulcio pkg/server/error.go, sigstore-wire.md), which Fulcio clients show and match on
 			return nil, &provenance.CheckError{Check: "public-key", Err: fmt.Errorf("The public key supplied in the request could not be parsed: %w", err)}
 		}
 		if err := v.VerifySignature(strings.NewReader(string(req.ProofOfPossession)), strings.NewReader(sub)); err != nil {
+			//lint:ignore ST1005 Fulcio's exact wording (sigstore/fulcio pkg/server/error.go, sigstore-wire.md), which Fulcio clients show and match on
 			return nil, &provenance.CheckError{Check: "proof-of-possession", Expected: "a signature over the token subject " + sub, Err: fmt.Errorf("The signature supplied in the request could not be verified: %w", err)}
 		}
 	}
@@ -346,6 +348,7 @@ func (c *CA) serveSigningCert(w http.ResponseWriter, r *http.Request) {
 	var ce *provenance.CheckError
 	switch {
 	case errors.As(err, &te):
+		//lint:ignore ST1005 Fulcio's exact wording (sigstore/fulcio pkg/server/error.go, sigstore-wire.md), which Fulcio clients show and match on
 		reject(w, r, http.StatusUnauthorized, fmt.Errorf("There was an error processing the identity token: %w", err))
 		return
 	case errors.As(err, &ce):

@@ -236,6 +236,7 @@ func TestGitHubCertificate(t *testing.T) {
 		if e.Id.Equal(certificate.OIDIssuerV2) && e.Value[0] != 0x0c {
 			t.Errorf(".8 is not a UTF8String: % x", e.Value[:2])
 		}
+		//lint:ignore SA1019 the CA deliberately writes the legacy .1 issuer OID like Fulcio does; this checks its raw encoding
 		if e.Id.Equal(certificate.OIDIssuer) && string(e.Value) != f.issuerURL {
 			t.Errorf(".1 = %q", e.Value)
 		}

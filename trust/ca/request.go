@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/cryptoutils/goodkey"
 
 	"github.com/provenant/provenant/internal/limits"
 	"github.com/provenant/provenant/provenance"
@@ -85,9 +86,11 @@ func ParseSigningCertRequest(body []byte, authorization string) (*SigningCertReq
 		}
 		pub, err := parsePublicKey(pk.Content)
 		if err != nil {
+			//lint:ignore ST1005 Fulcio's exact wording (sigstore/fulcio pkg/server/error.go, sigstore-wire.md), which Fulcio clients show and match on
 			return nil, &provenance.CheckError{Check: "public-key", Err: fmt.Errorf("The public key supplied in the request could not be parsed: %w", err)}
 		}
-		if err := cryptoutils.ValidatePubKey(pub); err != nil {
+		if err := goodkey.ValidatePubKey(pub); err != nil {
+			//lint:ignore ST1005 Fulcio's exact wording (sigstore/fulcio pkg/server/error.go, sigstore-wire.md), which Fulcio clients show and match on
 			return nil, &provenance.CheckError{Check: "public-key", Err: fmt.Errorf("The public key supplied in the request is insecure: %w", err)}
 		}
 		proof, err := base64.StdEncoding.DecodeString(w.PublicKeyRequest.ProofOfPossession)
@@ -109,9 +112,11 @@ func ParseSigningCertRequest(body []byte, authorization string) (*SigningCertReq
 			return nil, &provenance.CheckError{Check: "certificate-signing-request", Err: err}
 		}
 		if err := csr.CheckSignature(); err != nil {
+			//lint:ignore ST1005 Fulcio's exact wording (sigstore/fulcio pkg/server/error.go, sigstore-wire.md), which Fulcio clients show and match on
 			return nil, &provenance.CheckError{Check: "proof-of-possession", Err: fmt.Errorf("The signature supplied in the request could not be verified: %w", err)}
 		}
-		if err := cryptoutils.ValidatePubKey(csr.PublicKey); err != nil {
+		if err := goodkey.ValidatePubKey(csr.PublicKey); err != nil {
+			//lint:ignore ST1005 Fulcio's exact wording (sigstore/fulcio pkg/server/error.go, sigstore-wire.md), which Fulcio clients show and match on
 			return nil, &provenance.CheckError{Check: "public-key", Err: fmt.Errorf("The public key supplied in the request is insecure: %w", err)}
 		}
 		req.PublicKey, req.CSR = csr.PublicKey, csr

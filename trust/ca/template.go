@@ -139,11 +139,20 @@ func RenderExtensions(e certificate.Extensions, deploymentEnvironment string) ([
 		der, err = asn1.MarshalWithParams(v, "utf8")
 		exts = append(exts, pkix.Extension{Id: id, Value: der})
 	}
+	// sigstore-go deprecates the legacy OIDs .1–.6 in favour of .8 onward,
+	// but Fulcio still writes them for GitHub Actions tokens, so this CA
+	// writes them too (the .8+ equivalents follow below).
+	//lint:ignore SA1019 legacy Fulcio OID (1.3.6.1.4.1.57264.1.1–.6): Fulcio still writes it for GitHub Actions and old verifiers read it
 	raw(certificate.OIDIssuer, e.Issuer)
+	//lint:ignore SA1019 legacy Fulcio OID (1.3.6.1.4.1.57264.1.1–.6): Fulcio still writes it for GitHub Actions and old verifiers read it
 	raw(certificate.OIDGitHubWorkflowTrigger, e.GithubWorkflowTrigger)
+	//lint:ignore SA1019 legacy Fulcio OID (1.3.6.1.4.1.57264.1.1–.6): Fulcio still writes it for GitHub Actions and old verifiers read it
 	raw(certificate.OIDGitHubWorkflowSHA, e.GithubWorkflowSHA)
+	//lint:ignore SA1019 legacy Fulcio OID (1.3.6.1.4.1.57264.1.1–.6): Fulcio still writes it for GitHub Actions and old verifiers read it
 	raw(certificate.OIDGitHubWorkflowName, e.GithubWorkflowName)
+	//lint:ignore SA1019 legacy Fulcio OID (1.3.6.1.4.1.57264.1.1–.6): Fulcio still writes it for GitHub Actions and old verifiers read it
 	raw(certificate.OIDGitHubWorkflowRepository, e.GithubWorkflowRepository)
+	//lint:ignore SA1019 legacy Fulcio OID (1.3.6.1.4.1.57264.1.1–.6): Fulcio still writes it for GitHub Actions and old verifiers read it
 	raw(certificate.OIDGitHubWorkflowRef, e.GithubWorkflowRef)
 	utf8(certificate.OIDIssuerV2, e.Issuer)
 	utf8(certificate.OIDBuildSignerURI, e.BuildSignerURI)
