@@ -58,6 +58,7 @@ func readPNPMLock(t *testing.T, dir string) pnpmLock {
 }
 
 func TestPNPM(t *testing.T) {
+	t.Parallel()
 	r := newLiveRegistry(t)
 	pub := newPNPM(t, r, r.addUser(t, "alice"))
 	work := t.TempDir()

@@ -89,6 +89,7 @@ func (l berryLock) entry(pattern string) (string, string) {
 }
 
 func TestYarnBerry(t *testing.T) {
+	t.Parallel()
 	r := newLiveRegistry(t)
 	pub := newYarnBerry(t, r, r.addUser(t, "carol"))
 	work := t.TempDir()

@@ -77,6 +77,7 @@ func readYarnClassicLock(t *testing.T, dir string) map[string]yarnLockEntry {
 }
 
 func TestYarnClassic(t *testing.T) {
+	t.Parallel()
 	r := newLiveRegistry(t)
 	pub := newYarnClassic(t, r, r.addUser(t, "bob"))
 	work := t.TempDir()
