@@ -431,3 +431,62 @@ func TestPickReadme(t *testing.T) {
 		}
 	}
 }
+
+// legacyTypeTar rewrites every header of an uncompressed ustar stream to
+// the pre-POSIX regular-file type '\x00' (archive/tar's writer refuses to
+// write it) and fixes the header checksums, then gzips the result.
+func legacyTypeTar(t *testing.T, tgz []byte) []byte {
+	t.Helper()
+	raw := gunzip(t, tgz)
+	for off := 0; off+512 <= len(raw); {
+		h := raw[off : off+512]
+		if bytes.Equal(h, make([]byte, 512)) {
+			break
+		}
+		size, err := strconv.ParseInt(strings.TrimRight(string(h[124:136]), " \x00"), 8, 64)
+		if err != nil {
+			t.Fatalf("header at %d: size: %v", off, err)
+		}
+		h[156] = 0
+		copy(h[148:156], "        ")
+		var sum int64
+		for _, c := range h {
+			sum += int64(c)
+		}
+		copy(h[148:156], []byte(leftPadOctal(sum, 6)+"\x00 "))
+		off += 512 + int(size+511)/512*512
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(raw)
+	zw.Close()
+	return buf.Bytes()
+}
+
+func leftPadOctal(n int64, width int) string {
+	s := strconv.FormatInt(n, 8)
+	return strings.Repeat("0", width-len(s)) + s
+}
+
+// Old npm tarballs mark regular files with type '\x00' (tar.TypeRegA);
+// Read must keep listing them and reading their package.json.
+func TestReadLegacyRegularFileType(t *testing.T) {
+	names := []string{"package/package.json", "package/index.js"}
+	content := map[string]string{"package/package.json": `{"name":"old-pkg","version":"0.1.0"}`, "package/index.js": "module.exports = 1\n"}
+	tgz := legacyTypeTar(t, tarOf(t, names, content))
+	raw := gunzip(t, tgz)
+	if raw[156] != 0 || raw[512+512*((len(content["package/package.json"])+511)/512)+156] != 0 {
+		t.Fatal("fixture: type flags were not rewritten to '\\x00'")
+	}
+	tb, err := Read(tgz)
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	if tb.Name != "old-pkg" || tb.Version != "0.1.0" {
+		t.Errorf("name@version = %s@%s, want old-pkg@0.1.0", tb.Name, tb.Version)
+	}
+	want := []File{{Path: "package.json", Size: int64(len(content["package/package.json"])), Mode: 0o644}, {Path: "index.js", Size: int64(len(content["package/index.js"])), Mode: 0o644}}
+	if !equalFiles(tb.Files, want) {
+		t.Errorf("Files = %+v, want %+v", tb.Files, want)
+	}
+}
