@@ -370,22 +370,18 @@ func untar(t *testing.T, tgz []byte) map[string][]byte {
 }
 
 // checkInstalled compares an installed package folder with the published
-// tarball: every file of the tarball is there with the same bytes
-// (package.json excepted: yarn classic rewrites it), and the installed
-// package.json names the version.
+// tarball: every file of the tarball is there with the same bytes, and the
+// installed package.json names the version.
 func checkInstalled(t *testing.T, dir string, pub published, version string) {
 	t.Helper()
+	var m struct{ Version string }
+	if err := json.Unmarshal(pub.Files["package.json"], &m); err != nil || m.Version != version {
+		t.Errorf("published package.json for %s: version %q, want %s (%v)", dir, m.Version, version, err)
+	}
 	for name, want := range pub.Files {
 		got, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
 		if err != nil {
 			t.Errorf("installed %s: %v", name, err)
-			continue
-		}
-		if name == "package.json" {
-			var m struct{ Version string }
-			if err := json.Unmarshal(got, &m); err != nil || m.Version != version {
-				t.Errorf("installed package.json in %s: version %q, want %s (%v)", dir, m.Version, version, err)
-			}
 			continue
 		}
 		if !bytes.Equal(got, want) {
