@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -190,4 +191,26 @@ func BenchmarkBareHandler(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+}
+
+// BenchmarkLargeTarballGET measures GET of a tarball above
+// maxCachedTarballBytes, which is streamed from the blob store.
+func BenchmarkLargeTarballGET(b *testing.B) {
+	r := newTestRegistry(b)
+	tok := r.addUser(b, "alice")
+	noise := make([]byte, 2*maxCachedTarballBytes)
+	rng := rand.New(rand.NewPCG(1, 2)) // deterministic, incompressible filler
+	for i := range noise {
+		noise[i] = byte(rng.Uint32())
+	}
+	tgz := makeTarball(b, map[string]string{"package/package.json": pkgJSON("big-pkg", "1.0.0"), "package/blob.bin": string(noise)})
+	if len(tgz) <= maxCachedTarballBytes {
+		b.Fatalf("tarball of %d bytes would be cached", len(tgz))
+	}
+	code, resp, _ := r.do(b, http.MethodPut, "/big-pkg", tok, publishBody(b, "big-pkg", "1.0.0", "latest", tgz, nil))
+	if code != http.StatusCreated {
+		b.Fatalf("publish: %d %s", code, resp)
+	}
+	b.SetBytes(int64(len(tgz)))
+	benchGET(b, r.URL+"/big-pkg/-/big-pkg-1.0.0.tgz")
 }

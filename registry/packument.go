@@ -434,9 +434,23 @@ func (s *Server) getTarball(c echo.Context, name, file string) error {
 		return err
 	}
 	defer r.Close()
+	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Content-Length", strconv.FormatInt(size, 10))
-	return c.Stream(http.StatusOK, "application/octet-stream", r)
+	c.Response().WriteHeader(http.StatusOK)
+	// Copy through a pooled buffer. Hiding the blob reader's WriteTo matters:
+	// gocloud's blob.Reader.WriteTo allocates a fresh 1 MiB buffer per call
+	// when the destination (echo's Response) is not an io.ReaderFrom.
+	buf := streamBuffers.Get().(*[]byte)
+	defer streamBuffers.Put(buf)
+	_, err = io.CopyBuffer(c.Response(), struct{ io.Reader }{r}, *buf)
+	return err
 }
+
+// streamBufferBytes is the size of the pooled buffers large tarballs are
+// streamed through.
+const streamBufferBytes = 32 << 10
+
+var streamBuffers = sync.Pool{New: func() any { b := make([]byte, streamBufferBytes); return &b }}
 
 // Tarball cache bounds: blobs are immutable and content-addressed, so
 // small ones are kept in memory, first in first out.
