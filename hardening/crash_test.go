@@ -201,6 +201,7 @@ func TestCrashSafety(t *testing.T) {
 	var checkpoints []checkpoint
 	checkpoints = append(checkpoints, readCheckpoint(t, trustURL, logKey))
 	var orphansSwept, leftovers int
+	tmpSeen := map[string]bool{}
 	var checkTime, restartTime time.Duration
 	tmpAfterSweep := 0
 	for k := range crashKills {
@@ -216,7 +217,10 @@ func TestCrashSafety(t *testing.T) {
 		t0 := time.Now()
 		o, l, la := checkDataDir(t, filepath.Join(d.dir, "registry"), snapshot)
 		orphansSwept += o
-		leftovers += l
+		for _, k := range l {
+			tmpSeen[k] = true
+		}
+		leftovers = len(tmpSeen)
 		tmpAfterSweep = la
 		t1 := time.Now()
 		d.start(t)
@@ -259,7 +263,7 @@ func TestCrashSafety(t *testing.T) {
 		t.Errorf("known gap closed: Sweep now removes killed writes' temporary files; make this check strict")
 	}
 	t.Logf("time offline checking the data dir %s, restarting %s", checkTime, restartTime)
-	t.Logf("crash safety: %d SIGKILLs survived, %d publish attempts, %d acknowledged and intact, %d orphan blobs swept, %d temp files left by killed writes, log grew to %d entries, %d checkpoints pairwise consistent",
+	t.Logf("crash safety: %d SIGKILLs survived, %d publish attempts, %d acknowledged and intact, %d orphan blobs swept, %d distinct temp files left by killed writes, log grew to %d entries, %d checkpoints pairwise consistent",
 		crashKills, attempts.Load(), len(acks), orphansSwept, leftovers, checkpoints[len(checkpoints)-1].size, len(checkpoints))
 	fmt.Printf("hardening crash: %d kills, %d publishes acknowledged and intact of %d attempts, %d orphans swept\n", crashKills, len(acks), attempts.Load(), orphansSwept)
 }
@@ -343,7 +347,7 @@ func (panicTB) Fatalf(f string, args ...any) { panic(fmt.Sprintf(f, args...)) }
 // version's blobs exist and match its digest, and blobs no version
 // references are counted, swept, and gone. It returns the orphans swept and
 // the temporary files left behind by killed blob writes.
-func checkDataDir(t *testing.T, dir string, acks []acked) (orphans, leftovers, leftAfterSweep int) {
+func checkDataDir(t *testing.T, dir string, acks []acked) (orphans int, leftovers []string, leftAfterSweep int) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.New(ctx, sqlite.Config{Dir: dir})
@@ -354,7 +358,7 @@ func checkDataDir(t *testing.T, dir string, acks []acked) (orphans, leftovers, l
 	pkg, err := st.Package(ctx, "octo-pkg")
 	if err != nil {
 		if len(acks) == 0 {
-			return 0, 0, 0
+			return 0, nil, 0
 		}
 		t.Fatalf("package after SIGKILL: %v", err)
 	}
@@ -398,8 +402,8 @@ func checkDataDir(t *testing.T, dir string, acks []acked) (orphans, leftovers, l
 		key = filepath.ToSlash(key)
 		switch {
 		case !strings.HasPrefix(key, "sha512/") || strings.Count(key, "/") != 1 || len(key) != len("sha512/")+128:
-			leftovers++
-			if leftovers == 1 && !loggedLeftover {
+			leftovers = append(leftovers, key)
+			if !loggedLeftover {
 				loggedLeftover = true
 				t.Logf("temporary blob file left by a killed write, which Sweep skips: %s", key)
 			}
