@@ -203,7 +203,6 @@ func TestCrashSafety(t *testing.T) {
 	var orphansSwept, leftovers int
 	tmpSeen := map[string]bool{}
 	var checkTime, restartTime time.Duration
-	tmpAfterSweep := 0
 	for k := range crashKills {
 		time.Sleep(crashMinUptime + rand.N(crashMaxUptime-crashMinUptime))
 		// The last checkpoint served before the kill.
@@ -215,13 +214,12 @@ func TestCrashSafety(t *testing.T) {
 		snapshot := append([]acked(nil), acks...)
 		mu.Unlock()
 		t0 := time.Now()
-		o, l, la := checkDataDir(t, filepath.Join(d.dir, "registry"), snapshot)
+		o, l := checkDataDir(t, filepath.Join(d.dir, "registry"), snapshot)
 		orphansSwept += o
 		for _, k := range l {
 			tmpSeen[k] = true
 		}
 		leftovers = len(tmpSeen)
-		tmpAfterSweep = la
 		t1 := time.Now()
 		d.start(t)
 		checkTime += t1.Sub(t0)
@@ -254,16 +252,8 @@ func TestCrashSafety(t *testing.T) {
 	if len(acks) < crashKills {
 		t.Errorf("only %d publishes were acknowledged in %d attempts; last error: %v", len(acks), attempts.Load(), lastErr.Load())
 	}
-	// Temporary files of blob writes cut short by SIGKILL are never
-	// renamed into place; the sweep should delete them once old.
-	switch {
-	case tmpAfterSweep > 0:
-		t.Logf("KNOWN GAP (registry/store/blobs.go Blobs.Sweep skips *.tmp): %d temporary blob files of killed writes survive a sweep with grace 0 and accumulate", tmpAfterSweep)
-	case leftovers > 0:
-		t.Errorf("known gap closed: Sweep now removes killed writes' temporary files; make this check strict")
-	}
 	t.Logf("time offline checking the data dir %s, restarting %s", checkTime, restartTime)
-	t.Logf("crash safety: %d SIGKILLs survived, %d publish attempts, %d acknowledged and intact, %d orphan blobs swept, %d distinct temp files left by killed writes, log grew to %d entries, %d checkpoints pairwise consistent",
+	t.Logf("crash safety: %d SIGKILLs survived, %d publish attempts, %d acknowledged and intact, %d orphan blobs swept, %d distinct temp files left by killed writes swept, log grew to %d entries, %d checkpoints pairwise consistent",
 		crashKills, attempts.Load(), len(acks), orphansSwept, leftovers, checkpoints[len(checkpoints)-1].size, len(checkpoints))
 	fmt.Printf("hardening crash: %d kills, %d publishes acknowledged and intact of %d attempts, %d orphans swept\n", crashKills, len(acks), attempts.Load(), orphansSwept)
 }
@@ -345,9 +335,10 @@ func (panicTB) Fatalf(f string, args ...any) { panic(fmt.Sprintf(f, args...)) }
 // checkDataDir inspects the registry's data directory of a killed process:
 // every acknowledged version is present and byte-identical, every stored
 // version's blobs exist and match its digest, and blobs no version
-// references are counted, swept, and gone. It returns the orphans swept and
-// the temporary files left behind by killed blob writes.
-func checkDataDir(t *testing.T, dir string, acks []acked) (orphans int, leftovers []string, leftAfterSweep int) {
+// references are counted, swept, and gone, and so are the temporary files
+// killed blob writes left behind (never renamed into place). It returns the
+// orphans swept and those temporary files.
+func checkDataDir(t *testing.T, dir string, acks []acked) (orphans int, leftovers []string) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.New(ctx, sqlite.Config{Dir: dir})
@@ -358,7 +349,7 @@ func checkDataDir(t *testing.T, dir string, acks []acked) (orphans int, leftover
 	pkg, err := st.Package(ctx, "octo-pkg")
 	if err != nil {
 		if len(acks) == 0 {
-			return 0, nil, 0
+			return 0, nil
 		}
 		t.Fatalf("package after SIGKILL: %v", err)
 	}
@@ -405,7 +396,7 @@ func checkDataDir(t *testing.T, dir string, acks []acked) (orphans int, leftover
 			leftovers = append(leftovers, key)
 			if !loggedLeftover {
 				loggedLeftover = true
-				t.Logf("temporary blob file left by a killed write, which Sweep skips: %s", key)
+				t.Logf("temporary blob file left by a killed write, which Sweep must delete: %s", key)
 			}
 		case !refs[key]:
 			orphans++
@@ -416,15 +407,25 @@ func checkDataDir(t *testing.T, dir string, acks []acked) (orphans int, leftover
 	if err != nil {
 		t.Fatalf("sweep: %v", err)
 	}
-	if swept != orphans {
-		t.Errorf("sweep deleted %d blobs, want the %d orphans", swept, orphans)
+	temps := 0
+	for _, k := range leftovers {
+		if strings.HasSuffix(k, ".tmp") {
+			temps++
+		}
 	}
+	if swept != orphans+temps {
+		t.Errorf("sweep deleted %d files, want the %d orphans and %d temporary files", swept, orphans, temps)
+	}
+	var leftAfterSweep []string
 	filepath.WalkDir(blobDir, func(p string, e fs.DirEntry, err error) error {
 		if err == nil && !e.IsDir() && strings.HasSuffix(p, ".tmp") {
-			leftAfterSweep++
+			leftAfterSweep = append(leftAfterSweep, p)
 		}
 		return nil
 	})
+	if len(leftAfterSweep) > 0 {
+		t.Errorf("%d temporary files of killed blob writes survive Sweep with grace 0: %q", len(leftAfterSweep), leftAfterSweep)
+	}
 	for key := range refs {
 		r, _, err := st.OpenBlob(ctx, key)
 		if err != nil {
@@ -433,7 +434,7 @@ func checkDataDir(t *testing.T, dir string, acks []acked) (orphans int, leftover
 		}
 		r.Close()
 	}
-	return orphans, leftovers, leftAfterSweep
+	return orphans, leftovers
 }
 
 func readBlob(t *testing.T, st store.Store, key string) []byte {

@@ -82,12 +82,21 @@ func (b *Blobs) Exists(ctx context.Context, key string) (bool, error) {
 	return b.bucket.Exists(ctx, key)
 }
 
+// tempSuffix ends the name of the temporary file fileblob writes a blob to
+// ("<key>.<nanoseconds in hex>.tmp", next to the final file) before renaming
+// it into place. A write cut off by SIGKILL leaves it behind.
+const tempSuffix = ".tmp"
+
 // Sweep deletes blobs older than grace that live does not report as
-// referenced. live is called after the listing, so a blob written by a
-// publish that commits meanwhile is young and survives.
+// referenced, and the temporary files of blob writes older than grace
+// (writes that died before renaming them into place; a live write keeps
+// its file younger than grace by writing to it, or holds Guard). live is
+// called after the listing, so a blob written by a publish that commits
+// meanwhile is young and survives. Sweep returns how many files it
+// deleted, temporary ones included.
 func (b *Blobs) Sweep(ctx context.Context, grace time.Duration, live func(ctx context.Context) (map[string]bool, error)) (int, error) {
 	cutoff := time.Now().Add(-grace)
-	var old []string
+	var old, temps []string
 	it := b.bucket.List(&blob.ListOptions{Prefix: blobPrefix})
 	for {
 		obj, err := it.Next(ctx)
@@ -97,20 +106,33 @@ func (b *Blobs) Sweep(ctx context.Context, grace time.Duration, live func(ctx co
 		if err != nil {
 			return 0, fmt.Errorf("list blobs: %w", err)
 		}
-		if !obj.IsDir && obj.ModTime.Before(cutoff) && !strings.HasSuffix(obj.Key, ".tmp") {
+		switch {
+		case obj.IsDir || !obj.ModTime.Before(cutoff):
+		case strings.HasSuffix(obj.Key, tempSuffix):
+			temps = append(temps, obj.Key)
+		default:
 			old = append(old, obj.Key)
 		}
 	}
-	if len(old) == 0 {
+	if len(old) == 0 && len(temps) == 0 {
 		return 0, nil
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	n := 0
+	for _, k := range temps {
+		if err := b.bucket.Delete(ctx, k); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+			return n, fmt.Errorf("delete temporary blob file %s: %w", k, err)
+		}
+		n++
+	}
+	if len(old) == 0 {
+		return n, nil
+	}
 	refs, err := live(ctx)
 	if err != nil {
-		return 0, err
+		return n, err
 	}
-	n := 0
 	for _, k := range old {
 		if refs[k] {
 			continue

@@ -200,8 +200,9 @@ type Store interface {
 	// DeleteToken revokes a user's token by key or hash.
 	DeleteToken(ctx context.Context, user, keyOrHash string) error
 	// Sweep deletes blobs that no version references and that are older
-	// than grace (which must exceed the longest publish), returning how
-	// many it deleted.
+	// than grace (which must exceed the longest publish), and the
+	// temporary files of blob writes older than grace (writes killed
+	// before they completed), returning how many files it deleted.
 	Sweep(ctx context.Context, grace time.Duration) (int, error)
 	// Close releases the store's resources.
 	Close() error
