@@ -49,15 +49,14 @@ type corpusCase struct {
 
 // corpus holds the good material the cases are generated from.
 type corpus struct {
-	s            *stack
-	alice, bob   string // tokens; alice owns the package
-	name         string
-	good         *publish // octo-pkg@1.0.1 with provenance, never published by a case
-	goodStmt     []byte
-	published    *publish // octo-pkg@1.0.0, published before the cases
-	otherBundle  []byte   // a good bundle for octo-pkg@1.0.2
-	watch        []string
-	ownerGuarded string
+	s           *stack
+	alice, bob  string // tokens; alice owns the package
+	name        string
+	good        *publish // octo-pkg@1.0.1 with provenance, never published by a case
+	goodStmt    []byte
+	published   *publish // octo-pkg@1.0.0, published before the cases
+	otherBundle []byte   // a good bundle for octo-pkg@1.0.2
+	watch       []string
 }
 
 const corpusVersion = "1.0.1"

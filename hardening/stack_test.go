@@ -191,7 +191,6 @@ type tarEntry struct {
 	body     string
 	typeflag byte // 0 means a regular file
 	link     string
-	size     int64 // header size when it must lie; 0 means len(body)
 }
 
 // makeTar builds a tar stream from entries, in order.
