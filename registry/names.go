@@ -74,9 +74,10 @@ const oldSpecialChars = "~'!()*"
 var npmExcludedNames = map[string]bool{"node_modules": true, "favicon.ico": true}
 
 // routeNames are the first path segments of the registry's own routes
-// (Pages' "/badge/…"); npm accepts them, this registry cannot serve them.
+// (Pages' "/badge/…", "/healthz", "/metrics"); npm accepts them, this
+// registry cannot serve them.
 // ("-", of "/-/…", already fails npm's leading-hyphen rule.)
-var routeNames = map[string]bool{"badge": true}
+var routeNames = map[string]bool{"badge": true, "healthz": true, "metrics": true}
 
 // nodeCoreModules are the names of Node's core modules, which npm rejects
 // as new package names ("<name> is a core module name"): Node 20's

@@ -33,7 +33,7 @@ func TestValidNameErrors(t *testing.T) {
 	tests := map[string]string{
 		"a~b": "special characters", "@s/it's": "special characters", "http": "core module name",
 		"-x": "cannot start with", "@s/.x": "cannot start with .", "favicon.ico": "favicon.ico is not a valid package name",
-		"Ab": "lowercase", "a:b": "not URL-safe", "badge": "registry route", "@S/x": "scope must be lowercase",
+		"Ab": "lowercase", "a:b": "not URL-safe", "badge": "registry route", "healthz": "registry route", "metrics": "registry route", "@S/x": "scope must be lowercase",
 	}
 	for name, want := range tests {
 		err := validName(name)
