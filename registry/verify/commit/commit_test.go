@@ -28,7 +28,7 @@ type forge struct {
 	first, second, head, orphan string
 }
 
-func newForge(t *testing.T) *forge {
+func newForge(t testing.TB) *forge {
 	t.Helper()
 	if err := gitforge.Available(); err != nil {
 		t.Skip(err)
@@ -203,6 +203,48 @@ func TestLimitedReader(t *testing.T) {
 		if tc.want == nil && len(got) != tc.size {
 			t.Errorf("size %d limit %d: read %d bytes", tc.size, tc.limit, len(got))
 		}
+	}
+}
+
+// TestCheckPackHeader probes the object count a pack header may claim at
+// the limit (limit/minPackObjectBytes) and one past it; headers that are
+// short or not a pack's go on to the parser unchanged.
+func TestCheckPackHeader(t *testing.T) {
+	const limit = 100 * minPackObjectBytes
+	header := func(magic string, count uint32) []byte {
+		return append([]byte(magic+"\x00\x00\x00\x02"), byte(count>>24), byte(count>>16), byte(count>>8), byte(count))
+	}
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		want error
+	}{
+		{"at the limit", header("PACK", 100), nil},
+		{"one past", header("PACK", 101), ErrPackTooLarge},
+		{"largest count", header("PACK", 1<<32-1), ErrPackTooLarge},
+		{"not a pack", header("KCAP", 1<<32-1), nil},
+		{"short", []byte("PACK\x00\x00"), nil},
+		{"empty", nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := bytes.Clone(tc.in)
+			if len(in) == 12 {
+				in = append(in, "rest of the pack"...)
+			}
+			r, err := checkPackHeader(iotest.OneByteReader(bytes.NewReader(in)), limit)
+			if tc.want != nil {
+				if !errors.Is(err, tc.want) || !errors.Is(err, ErrUnavailable) {
+					t.Fatalf("err = %v, want %v", err, tc.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := io.ReadAll(r); err != nil || !bytes.Equal(got, in) {
+				t.Errorf("reader gives %q, %v; want the input %q back", got, err, in)
+			}
+		})
 	}
 }
 

@@ -1,7 +1,9 @@
 package commit
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -24,8 +26,17 @@ import (
 // this admits histories of a few hundred thousand commits.
 const DefaultMaxPackBytes = 64 << 20
 
-// ErrPackTooLarge reports that a server sent a packfile over the limit.
+// ErrPackTooLarge reports that a server sent a packfile over the limit, or
+// one whose header claims more objects than the limit can hold.
 var ErrPackTooLarge = fmt.Errorf("%w: packfile over the size limit", ErrUnavailable)
+
+// minPackObjectBytes is the least room an object takes in a packfile: git
+// writes each as a type-and-size byte followed by a complete zlib stream
+// (2-byte header, at least 2 bytes of deflate, 4-byte checksum). A pack of
+// n bytes therefore holds at most n/minPackObjectBytes objects, which
+// bounds the object count a header may claim: go-git sizes its indexes by
+// that count before reading any object.
+const minPackObjectBytes = 9
 
 // Git checks commits over git's smart HTTP protocol. The zero value is
 // usable: it fetches repoURL + ".git" with http.DefaultClient. Repository
@@ -189,6 +200,10 @@ func (g *Git) fetch(ctx context.Context, sess transport.UploadPackSession, caps 
 	case req.Capabilities.Supports(capability.Sideband):
 		r = sideband.NewDemuxer(sideband.Sideband, r)
 	}
+	r, err = checkPackHeader(r, limit)
+	if err != nil {
+		return false, err
+	}
 	st := memory.NewStorage()
 	if err := packfile.UpdateObjectStorage(st, r); err != nil {
 		return false, err
@@ -198,6 +213,24 @@ func (g *Git) fetch(ctx context.Context, sess transport.UploadPackSession, caps 
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// checkPackHeader reads the 12-byte packfile header from r and refuses a
+// pack whose object count exceeds what limit bytes can hold; it returns a
+// reader that yields the whole pack again. A short or foreign header is
+// passed on for the packfile parser to reject.
+func checkPackHeader(r io.Reader, limit int64) (io.Reader, error) {
+	var hdr [12]byte
+	n, err := io.ReadFull(r, hdr[:])
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, err
+	}
+	if n == len(hdr) && string(hdr[:4]) == "PACK" {
+		if count := int64(binary.BigEndian.Uint32(hdr[8:])); count > limit/minPackObjectBytes {
+			return nil, fmt.Errorf("%w: header claims %d objects, more than %d bytes can hold", ErrPackTooLarge, count, limit)
+		}
+	}
+	return io.MultiReader(bytes.NewReader(hdr[:n]), r), nil
 }
 
 // limitedReader reads at most n bytes from r and fails with
